@@ -1,0 +1,104 @@
+import { z } from "zod";
+import { EvidenceKind } from "../evidence/types.js";
+
+/** Why a host or a command could not give its output. */
+export const FailureCode = z.enum([
+  "unreachable",
+  "auth_failed",
+  "host_key_unknown",
+  "host_key_mismatch",
+  "timeout",
+  "command_missing",
+  "permission_denied",
+  "output_truncated",
+  "error",
+]);
+export type FailureCode = z.infer<typeof FailureCode>;
+
+export const Failure = z.object({
+  code: FailureCode,
+  message: z.string(),
+});
+export type Failure = z.infer<typeof Failure>;
+
+/** A host's clock as read at collection time. */
+export const HostClock = z.object({
+  /** Host's current time, UTC ISO. */
+  now: z.string(),
+  /** Offset of host local time from UTC in minutes (east positive). */
+  utcOffsetMinutes: z.number().int(),
+  /** Boot time, UTC ISO (for dmesg uptime stamps). */
+  bootTime: z.string().optional(),
+  /** Zone name, informational (`Europe/Berlin`, `UTC`). */
+  timezone: z.string().optional(),
+  /** Host clock minus collector clock, in ms, measured at collection. */
+  skewMs: z.number().optional(),
+});
+export type HostClock = z.infer<typeof HostClock>;
+
+/** One command's raw output. */
+export const CommandOutput = z.object({
+  /** Stable id of the command template, e.g. `nginx-error-log`. */
+  id: z.string(),
+  /** Which parser reads its stdout. */
+  kind: EvidenceKind,
+  /** File path or command line the text came from; becomes the record `source`. */
+  source: z.string(),
+  /** The exact command run (for the audit trail). */
+  command: z.string().optional(),
+  exitCode: z.number().int().nullable().default(0),
+  stdout: z.string().default(""),
+  stderr: z.string().default(""),
+  durationMs: z.number().nonnegative().default(0),
+  /** The output hit its byte cap and was cut. */
+  truncated: z.boolean().default(false),
+  /** Kind-specific parser options, e.g. `{ "format": "<log_format string>" }` for nginx-access. */
+  options: z.record(z.string(), z.string()).optional(),
+  failure: Failure.optional(),
+});
+export type CommandOutput = z.infer<typeof CommandOutput>;
+
+export const HostRole = z.enum(["gateway", "backend"]);
+export type HostRole = z.infer<typeof HostRole>;
+
+/** One host asked during collection. */
+export const HostBundle = z.object({
+  /** Inventory name. */
+  name: z.string(),
+  /** Address the bot connected to (or would have). */
+  address: z.string(),
+  role: HostRole,
+  /** IP addresses the host owns (from `ip -o addr` or the inventory). */
+  addresses: z.array(z.string()).default([]),
+  clock: HostClock.optional(),
+  /** The host as a whole failed (unreachable, auth, host key...): commands are then empty. */
+  failure: Failure.optional(),
+  commands: z.array(CommandOutput).default([]),
+});
+export type HostBundle = z.infer<typeof HostBundle>;
+
+/** A backend instance of the service, as the inventory describes it. */
+export const BackendSpec = z.object({
+  host: z.string(),
+  address: z.string(),
+  port: z.number().int().min(1).max(65535),
+  /** systemd unit, process name or pid file used to find the process. */
+  unit: z.string().optional(),
+  process: z.string().optional(),
+});
+export type BackendSpec = z.infer<typeof BackendSpec>;
+
+export const Bundle = z.object({
+  version: z.literal(1),
+  service: z.string().min(1),
+  /** nginx upstream{} group name that serves the service, if known. */
+  upstream: z.string().optional(),
+  collectedAt: z.string(),
+  window: z.object({ since: z.string(), until: z.string() }),
+  /** Backends the inventory names. Empty when the inventory says "the servers of the nginx upstream". */
+  backends: z.array(BackendSpec).default([]),
+  hosts: z.array(HostBundle),
+  /** Free-form note: how the bundle was made (lab scenario, hand capture). */
+  note: z.string().optional(),
+});
+export type Bundle = z.infer<typeof Bundle>;
