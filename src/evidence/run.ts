@@ -1,7 +1,11 @@
 import type { ParseContext, ParseResult, Parser, RecordBase } from "./types.js";
 
 /** Parse a whole text with a streaming parser and collect the results. */
-export function parseText<R extends RecordBase>(parser: Parser<R>, text: string, ctx: ParseContext): ParseResult<R> {
+export function parseText<R extends RecordBase>(
+  parser: Parser<R>,
+  text: string,
+  ctx: ParseContext,
+): ParseResult<R> {
   const records: R[] = [];
   const unreadable: ParseResult<R>["unreadable"] = [];
   const feeder = parser.start(ctx, {

@@ -1,7 +1,18 @@
 /** Time helpers shared by parsers. All results are UTC ISO strings with milliseconds. */
 
 const MONTHS: Record<string, number> = {
-  jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12,
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
 };
 
 /** `Jan` / `january` / `JAN` -> 1..12, or undefined. */
@@ -23,7 +34,8 @@ export function localToUtc(
   millis: number,
   utcOffsetMinutes: number,
 ): string | undefined {
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return undefined;
   const ms = Date.UTC(year, month - 1, day, hour, minute, second, millis);
   const check = new Date(ms);
   if (check.getUTCDate() !== day) return undefined;

@@ -14,7 +14,8 @@ const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
 const DOCKER_TS = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) /;
 const COMPOSE = /^[A-Za-z0-9][\w.-]*(?:[-_.]\d+)?\s*\| ?/;
 // `Nov 05 15:28:00 app nginx[30523]: ` or `2026-02-08T00:40:07.136582+00:00 host nginx[1]: `
-const SYSLOG = /^(?:[A-Za-z\u00C0-\u024F]{3,}\.? +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) \S+ [\w./@-]+(?:\[\d+\])?: /;
+const SYSLOG =
+  /^(?:[A-Za-z\u00C0-\u024F]{3,}\.? +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)?|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) \S+ [\w./@-]+(?:\[\d+\])?: /;
 
 export function unwrap(line: string): Unwrapped {
   let inner = line.includes("\u001b") ? line.replace(ANSI, "") : line;
