@@ -1,11 +1,56 @@
-export interface Io {
-  env: NodeJS.ProcessEnv;
-  stdin: NodeJS.ReadableStream;
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+import { runDiagnose } from "./cli/diagnose.js";
+import type { Io } from "./cli/io.js";
+import { runParse } from "./cli/parse.js";
+import { runPlaybookCommand } from "./cli/playbook.js";
+import { isUserError } from "./errors.js";
 
+export type { Io } from "./cli/io.js";
+
+const HELP = `why502: why is this service answering 502?
+
+Usage: why502 <command> [options]
+
+Commands:
+  diagnose <service> --bundle FILE   diagnose a service from a bundle of collected evidence
+  parse <kind>                       read logs on stdin, print what why502 sees as NDJSON
+  playbook test [DIR]                run a playbook's cases; playbook check [FILE] validates one
+
+Run \`why502 <command> --help\` for a command's options.
+`;
+
+type Command = (args: string[], io: Io) => Promise<number>;
+
+const commands: Record<string, Command> = {
+  diagnose: runDiagnose,
+  parse: runParse,
+  playbook: runPlaybookCommand,
+};
+
+/** The `why502` command. The only entry point that touches process state is bin/why502.js. */
 export async function main(argv: string[], io: Io): Promise<number> {
-  io.stdout.write(`why502 ${argv.join(" ")}\n`);
-  return 0;
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    io.stdout.write(HELP);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    io.stderr.write(`why502: unknown command "${name}": run \`why502 --help\` for the list.\n`);
+    return 2;
+  }
+  try {
+    return await command(rest, io);
+  } catch (e) {
+    if (isUserError(e)) {
+      io.stderr.write(`why502: ${e.message}\n`);
+      if (e.hint) io.stderr.write(`hint: ${e.hint}\n`);
+      return 2;
+    }
+    if (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.stderr.write(`why502 ${name}: ${e.message}: run \`why502 ${name} --help\` for the options.\n`);
+      return 2;
+    }
+    io.stderr.write(`why502: unexpected error, please report it: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 70;
+  }
 }

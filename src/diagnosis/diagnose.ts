@@ -1,0 +1,38 @@
+import type { Bundle } from "../bundle/schema.js";
+import { deriveFacts } from "../facts/derive.js";
+import { runPlaybook } from "../playbook/engine.js";
+import type { Playbook } from "../playbook/loader.js";
+import { maskSecrets } from "./mask.js";
+import type { Diagnosis } from "./types.js";
+
+/** Bundle in, diagnosis out: parse, derive facts, walk the playbook, mask secrets. Pure and deterministic. */
+export function diagnoseBundle(bundle: Bundle, playbook: Playbook): Diagnosis {
+  const facts = deriveFacts(bundle);
+  return maskDiagnosis(runPlaybook(playbook, facts, bundle.collectedAt));
+}
+
+/** Mask secrets in every piece of host text the diagnosis carries, and count them once per distinct line. */
+export function maskDiagnosis(d: Diagnosis): Diagnosis {
+  const counted = new Map<string, { text: string; count: number }>();
+  const mask = (text: string) => {
+    let m = counted.get(text);
+    if (!m) counted.set(text, (m = maskSecrets(text)));
+    return m.text;
+  };
+  const refs = <T extends { text: string }>(list: T[]): T[] => list.map((r) => ({ ...r, text: mask(r.text) }));
+  const out: Diagnosis = {
+    ...d,
+    summary: mask(d.summary),
+    verdicts: d.verdicts.map((v) => ({
+      ...v,
+      title: mask(v.title),
+      explanation: mask(v.explanation),
+      nextSteps: v.nextSteps.map(mask),
+      evidence: refs(v.evidence),
+    })),
+    trace: d.trace.map((t) => ({ ...t, question: mask(t.question), value: mask(t.value), evidence: refs(t.evidence) })),
+    timeline: d.timeline.map((e) => ({ ...e, ref: { ...e.ref, text: mask(e.ref.text) } })),
+  };
+  out.masked = [...counted.values()].reduce((n, m) => n + m.count, 0);
+  return out;
+}

@@ -1,0 +1,91 @@
+import type { Diagnosis, Verdict } from "../types.js";
+
+/** Slack's documented limits for a message's blocks. */
+export const SLACK_LIMITS = { blocks: 50, sectionText: 3000, headerText: 150, contextElements: 10 } as const;
+
+export type Block =
+  | { type: "header"; text: { type: "plain_text"; text: string; emoji?: boolean } }
+  | { type: "section"; text: { type: "mrkdwn"; text: string } }
+  | { type: "context"; elements: { type: "mrkdwn"; text: string }[] }
+  | { type: "divider" };
+
+/** Slack mrkdwn needs &, < and > escaped; everything else is literal. */
+export function escapeMrkdwn(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function clip(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+function section(text: string): Block {
+  return { type: "section", text: { type: "mrkdwn", text: clip(text, SLACK_LIMITS.sectionText) } };
+}
+
+function context(texts: string[]): Block {
+  return {
+    type: "context",
+    elements: texts.slice(0, SLACK_LIMITS.contextElements).map((t) => ({ type: "mrkdwn" as const, text: clip(t, SLACK_LIMITS.sectionText) })),
+  };
+}
+
+function evidenceBlock(v: Verdict, max: number): Block | undefined {
+  if (v.evidence.length === 0) return undefined;
+  const fenceBudget = SLACK_LIMITS.sectionText - 8;
+  let body = "";
+  for (const e of v.evidence.slice(0, max)) {
+    const entry = `${e.host} ${e.source}:${e.line}\n${e.text.split("\n").slice(0, 8).join("\n")}\n`;
+    if (body.length + entry.length > fenceBudget) break;
+    body += entry;
+  }
+  if (body === "") body = clip(v.evidence[0]?.text ?? "", fenceBudget);
+  return section(`\`\`\`${escapeMrkdwn(body.replace(/```/g, "ʼʼʼ").trimEnd())}\`\`\``);
+}
+
+function verdictBlocks(v: Verdict, withEvidence: boolean): Block[] {
+  const blocks: Block[] = [{ type: "divider" }];
+  blocks.push(section(`*${escapeMrkdwn(v.title)}*\n${escapeMrkdwn(v.explanation)}`));
+  blocks.push(context([`\`${escapeMrkdwn(v.cause)}\``, `target \`${escapeMrkdwn(v.target)}\``, `clients saw ${v.status}`, `confidence ${v.confidence}`]));
+  if (withEvidence) {
+    const ev = evidenceBlock(v, 4);
+    if (ev) blocks.push(ev);
+  }
+  blocks.push(section(`*Next steps*\n${v.nextSteps.map((s) => `• ${escapeMrkdwn(s)}`).join("\n")}`));
+  return blocks;
+}
+
+/** Block Kit JSON for a diagnosis: a pure builder, within Slack's limits whatever the input. */
+export function renderBlocks(d: Diagnosis): Block[] {
+  const head: Block[] = [
+    {
+      type: "header",
+      text: { type: "plain_text", text: clip(`why502 · ${d.service} · ${d.status === "healthy" ? "healthy" : `${d.verdicts.length} cause${d.verdicts.length === 1 ? "" : "s"}`}`, SLACK_LIMITS.headerText) },
+    },
+    section(escapeMrkdwn(d.summary)),
+    context([
+      `${d.gateway.requests} requests`,
+      `${d.gateway.status502} × 502`,
+      `${d.gateway.status504} × 504`,
+      `window ${d.window.since} → ${d.window.until}`,
+    ]),
+  ];
+  const hostsLine = d.hosts.map((h) => `${h.ok ? "✓" : "✗"} ${escapeMrkdwn(h.name)}${h.ok ? "" : ` (${escapeMrkdwn(h.failure?.code ?? "failed")})`}`).join("  ");
+  const tail: Block[] = [{ type: "divider" }, context([clip(`hosts: ${hostsLine}`, SLACK_LIMITS.sectionText)])];
+  if (d.masked > 0) tail.push(context([`${d.masked} secret${d.masked === 1 ? "" : "s"} masked in evidence`]));
+
+  const budget = SLACK_LIMITS.blocks - head.length - tail.length - 1;
+  const body: Block[] = [];
+  let shown = 0;
+  for (const v of d.verdicts) {
+    const full = verdictBlocks(v, true);
+    const lean = verdictBlocks(v, false);
+    const pick = body.length + full.length <= budget ? full : body.length + lean.length <= budget ? lean : undefined;
+    if (!pick) break;
+    body.push(...pick);
+    shown++;
+  }
+  if (shown < d.verdicts.length) {
+    body.push(context([`${d.verdicts.length - shown} more failing target(s) not shown: run \`why502 diagnose ${escapeMrkdwn(d.service)} --json\``]));
+  }
+  return [...head, ...body, ...tail];
+}

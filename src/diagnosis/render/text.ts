@@ -1,0 +1,89 @@
+import type { Diagnosis, Verdict } from "../types.js";
+
+export interface TextOptions {
+  color: boolean;
+  /** Include the step-by-step trace. */
+  trace?: boolean;
+  /** Evidence lines shown per verdict. */
+  maxEvidence?: number;
+}
+
+const CODES = { bold: [1, 22], dim: [2, 22], red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39] } as const;
+type Style = keyof typeof CODES;
+
+function styler(color: boolean) {
+  return (style: Style, s: string) => (color ? `\u001b[${CODES[style][0]}m${s}\u001b[${CODES[style][1]}m` : s);
+}
+
+function hhmmss(iso: string | undefined): string {
+  return iso ? iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "Z") : "";
+}
+
+function verdictBlock(v: Verdict, i: number, total: number, paint: ReturnType<typeof styler>, max: number): string[] {
+  const lines: string[] = [];
+  const colour: Style = v.confidence === "high" ? "red" : v.confidence === "medium" ? "yellow" : "cyan";
+  const head = total > 1 ? `${i + 1}/${total} ` : "";
+  lines.push(`${paint("bold", `${head}${paint(colour, v.cause)}`)}  ${paint("bold", v.title)}`);
+  lines.push(paint("dim", `   target ${v.target} · clients saw ${v.status} · confidence ${v.confidence}`));
+  lines.push("");
+  lines.push(`   ${v.explanation}`);
+  if (v.evidence.length > 0) {
+    lines.push("");
+    lines.push(`   ${paint("bold", "Evidence")}`);
+    for (const e of v.evidence.slice(0, max)) {
+      lines.push(`   ${paint("dim", `${e.host}:${e.source}:${e.line}`)}`);
+      for (const t of e.text.split("\n").slice(0, 6)) lines.push(`     ${t}`);
+    }
+    if (v.evidence.length > max) lines.push(paint("dim", `     (${v.evidence.length - max} more in --json)`));
+  }
+  lines.push("");
+  lines.push(`   ${paint("bold", "Next steps")}`);
+  for (const s of v.nextSteps) lines.push(`   - ${s}`);
+  return lines;
+}
+
+/** The diagnosis as a person reads it in a terminal. */
+export function renderText(d: Diagnosis, opts: TextOptions): string {
+  const paint = styler(opts.color);
+  const max = opts.maxEvidence ?? 6;
+  const out: string[] = [];
+  const badge = d.status === "healthy" ? paint("green", "HEALTHY") : paint("red", "502");
+  out.push(`${paint("bold", `why502 ${d.service}`)}  ${badge}  ${paint("dim", `${hhmmss(d.window.since)} → ${hhmmss(d.window.until)}`)}`);
+  out.push(d.summary);
+  out.push(
+    paint(
+      "dim",
+      `gateway: ${d.gateway.requests} requests, ${d.gateway.status502} × 502, ${d.gateway.status504} × 504, ${d.gateway.errors} upstream errors${d.gateway.upstream ? ` (upstream ${d.gateway.upstream})` : ""}`,
+    ),
+  );
+  out.push("");
+  d.verdicts.forEach((v, i) => {
+    out.push(...verdictBlock(v, i, d.verdicts.length, paint, max));
+    out.push("");
+  });
+  if (opts.trace) {
+    out.push(paint("bold", "Trace"));
+    for (const t of d.trace) {
+      out.push(`  ${paint("dim", t.target)} ${t.step}: ${t.question}`);
+      if (t.value) out.push(`      seen: ${t.value}`);
+      out.push(`      → ${t.outcome}${t.evidence.length ? paint("dim", ` (${t.evidence.length} lines cited)`) : ""}`);
+    }
+    out.push("");
+  }
+  out.push(paint("bold", "Hosts"));
+  for (const h of d.hosts) {
+    const failed = h.commands.filter((c) => !c.ok);
+    const state = h.ok
+      ? failed.length === 0
+        ? paint("green", "ok")
+        : paint("yellow", `ok, ${failed.length} command(s) failed: ${failed.map((c) => `${c.id} (${c.failure})`).join(", ")}`)
+      : paint("red", `${h.failure?.code}: ${h.failure?.message}`);
+    const skew = h.skewMs !== undefined && Math.abs(h.skewMs) >= 1000 ? paint("yellow", ` clock skew ${Math.round(h.skewMs / 1000)} s`) : "";
+    out.push(`  ${h.role.padEnd(7)} ${h.name.padEnd(14)} ${state}${skew}`);
+  }
+  const notes: string[] = [];
+  if (d.masked > 0) notes.push(`${d.masked} secret${d.masked === 1 ? "" : "s"} masked in evidence`);
+  if (d.unreadable > 0) notes.push(`${d.unreadable} unreadable line${d.unreadable === 1 ? "" : "s"} skipped`);
+  if (notes.length) out.push(paint("dim", notes.join(" · ")));
+  return `${out.join("\n")}\n`;
+}

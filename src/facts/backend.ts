@@ -1,0 +1,255 @@
+import type { HostBundle } from "../bundle/schema.js";
+import type { AppRecord } from "../evidence/app.js";
+import type { KernelRecord } from "../evidence/kernel.js";
+import type { SystemdRecord } from "../evidence/systemd.js";
+import type { Endpoint } from "./address.js";
+import type { Citations } from "./derive.js";
+import { type EvidenceSet, recordsOf, refOf } from "./evidence-set.js";
+import type { TargetFacts } from "./schema.js";
+import { inWindow, ms, type Window } from "./window.js";
+
+export type BackendFacts = Pick<
+  TargetFacts,
+  | "listenerKnown"
+  | "listening"
+  | "processKnown"
+  | "running"
+  | "pid"
+  | "startedAt"
+  | "restarted"
+  | "restarts"
+  | "oomKilled"
+  | "oomPid"
+  | "oomComm"
+  | "oomTime"
+  | "crashed"
+  | "crashSignature"
+  | "crashSummary"
+  | "crashFrames"
+  | "segfault"
+  | "segfaultObject"
+  | "exited"
+  | "exitCode"
+  | "exitStatus"
+  | "exitStatusName"
+  | "exitSignal"
+  | "fatalLine"
+  | "workerTimeout"
+  | "poolExhausted"
+>;
+
+const STACK_SIGNATURES = new Set([
+  "go_panic",
+  "go_fatal",
+  "java_exception",
+  "java_oom",
+  "node_heap_oom",
+  "node_uncaught",
+  "python_traceback",
+]);
+/** How close (ms) a kernel OOM kill must be to a process exit to be the reason for it. */
+const OOM_EXIT_SLACK_MS = 10_000;
+
+const NONE: BackendFacts = {
+  listenerKnown: false,
+  listening: false,
+  processKnown: false,
+  running: false,
+  pid: 0,
+  startedAt: "",
+  restarted: false,
+  restarts: 0,
+  oomKilled: false,
+  oomPid: 0,
+  oomComm: "",
+  oomTime: "",
+  crashed: false,
+  crashSignature: "",
+  crashSummary: "",
+  crashFrames: [],
+  segfault: false,
+  segfaultObject: "",
+  exited: false,
+  exitCode: "",
+  exitStatus: 0,
+  exitStatusName: "",
+  exitSignal: "",
+  fatalLine: "",
+  workerTimeout: false,
+  poolExhausted: false,
+};
+
+function isExit(r: SystemdRecord): boolean {
+  return r.entry === "journal" && r.event === "main_exited";
+}
+
+/** What the backend host tells about the process behind one target. Pure. */
+export function analyseBackend(
+  set: EvidenceSet,
+  host: HostBundle | undefined,
+  ep: Endpoint,
+  firstError: string,
+  window: Window,
+  cite: Citations,
+): BackendFacts {
+  if (!host || host.failure) return { ...NONE };
+  const out: BackendFacts = { ...NONE, crashFrames: [] };
+  const firstErrorMs = firstError ? ms(firstError) : window.since;
+
+  const listeners = set.byKind.ss.filter((p) => p.host.name === host.name);
+  if (listeners.length > 0) {
+    out.listenerKnown = true;
+    const match = recordsOf(set, "ss", host.name).find((r) => ep.kind === "tcp" && r.localPort === ep.port);
+    out.listening = match !== undefined;
+    if (match) cite.listener.push(refOf(match));
+  }
+
+  const procs = set.byKind.ps.filter((p) => p.host.name === host.name);
+  if (procs.length > 0) {
+    out.processKnown = true;
+    const current = recordsOf(set, "ps", host.name).sort((a, b) => (b.startTime ?? "").localeCompare(a.startTime ?? ""));
+    const newest = current[0];
+    if (newest) {
+      out.running = true;
+      out.pid = newest.pid;
+      out.startedAt = newest.startTime ?? "";
+      cite.process.push(refOf(newest));
+      if (newest.startTime && ms(newest.startTime) > firstErrorMs && inWindow(newest.startTime, window)) {
+        out.restarted = true;
+        cite.restart.push(refOf(newest));
+      }
+    }
+  }
+
+  const journal = recordsOf(set, "systemd", host.name).filter((r) => inWindow(r.time, window));
+  const exits = journal.filter(isExit);
+  let lastExitMs = Number.NaN;
+  if (exits.length > 0) {
+    out.restarted = true;
+    out.restarts = exits.length;
+    const last = exits[exits.length - 1];
+    if (last && last.entry === "journal") {
+      out.exited = true;
+      out.exitCode = last.code ?? "";
+      out.exitStatus = last.status ?? 0;
+      out.exitStatusName = last.statusName ?? "";
+      out.exitSignal = last.signal ?? "";
+      lastExitMs = ms(last.time);
+      for (const e of exits.slice(-3)) cite.exit.push(refOf(e));
+    }
+  }
+  for (const r of journal) {
+    if (r.entry === "journal" && (r.event === "scheduled_restart" || r.event === "started")) {
+      out.restarted = true;
+      if (cite.restart.length < 3) cite.restart.push(refOf(r));
+    }
+    if (r.cause === "oom_kill") {
+      out.oomKilled = true;
+      cite.oom.push(refOf(r));
+    }
+  }
+  for (const r of recordsOf(set, "systemd", host.name)) {
+    if (r.entry === "show" && (r.nRestarts ?? 0) > 0 && inWindow(r.execMainStartTimestamp, window)) {
+      out.restarted = true;
+      out.restarts = Math.max(out.restarts, r.nRestarts ?? 0);
+      cite.restart.push(refOf(r));
+      if (r.result === "oom-kill") {
+        out.oomKilled = true;
+        cite.oom.push(refOf(r));
+      }
+    }
+  }
+
+  const kernel = recordsOf(set, "kernel", host.name).filter((r) => inWindow(r.time, window));
+  const kills = kernel.filter((r) => r.event === "oom_kill");
+  const victim = pickOomVictim(kills, out, lastExitMs, exits.map((e) => ms(e.time)));
+  if (victim) {
+    out.oomKilled = true;
+    out.oomPid = victim.pid ?? 0;
+    out.oomComm = victim.comm ?? "";
+    out.oomTime = victim.time ?? "";
+    cite.oom.push(refOf(victim));
+    const summary = kernel.find((r) => r.event === "oom_summary" && r.pid === victim.pid);
+    if (summary) cite.oom.push(refOf(summary));
+  }
+  const segv = kernel.find((r) => r.event === "segfault" && (r.pid === out.pid || nearExit(r.time, exits.map((e) => ms(e.time)))));
+  if (segv) {
+    out.segfault = true;
+    out.segfaultObject = segv.object ?? "";
+    cite.segfault.push(refOf(segv));
+  }
+  if (out.exitSignal === "SEGV") out.segfault = true;
+
+  const app = recordsOf(set, "app", host.name).filter((r) => inWindow(r.time, window));
+  const stack = [...app].reverse().find((r) => STACK_SIGNATURES.has(r.signature));
+  if (stack) {
+    out.crashed = true;
+    out.crashSignature = stack.signature;
+    out.crashSummary = stack.summary ?? "";
+    out.crashFrames = topFrames(stack);
+    cite.crash.push(refOf(stack));
+  }
+  for (const r of app) {
+    if (r.cause === "worker_timeout") {
+      out.workerTimeout = true;
+      if (cite.worker.length < 3) cite.worker.push(refOf(r));
+    }
+    if (r.cause === "pool_exhausted") {
+      out.poolExhausted = true;
+      if (cite.worker.length < 3) cite.worker.push(refOf(r));
+    }
+    if (r.cause === "segfault") {
+      out.segfault = true;
+      cite.segfault.push(refOf(r));
+    }
+  }
+  const fatal = lastLineBefore(app, lastExitMs);
+  if (fatal) {
+    out.fatalLine = fatal.text;
+    cite.fatal.push(refOf(fatal));
+  }
+  return out;
+}
+
+function nearExit(time: string | undefined, exitTimes: number[]): boolean {
+  const t = ms(time);
+  return exitTimes.some((e) => Math.abs(e - t) <= OOM_EXIT_SLACK_MS);
+}
+
+/**
+ * The kernel OOM kill that ended this backend's process: one naming a pid the backend is known to have had,
+ * else one within a few seconds of a process exit on the host. A kill elsewhere on the host is not enough.
+ */
+function pickOomVictim(
+  kills: KernelRecord[],
+  out: BackendFacts,
+  lastExitMs: number,
+  exitTimes: number[],
+): KernelRecord | undefined {
+  const byPid = kills.find((k) => k.pid !== undefined && k.pid === out.pid);
+  if (byPid) return byPid;
+  if (Number.isNaN(lastExitMs)) return undefined;
+  return [...kills].reverse().find((k) => nearExit(k.time, exitTimes));
+}
+
+function topFrames(r: AppRecord): string[] {
+  return (r.frames ?? []).slice(0, 5).map((f) => {
+    if (typeof f === "string") return f;
+    const where = f.file ? ` (${f.file}${f.line !== undefined ? `:${f.line}` : ""})` : "";
+    return `${f.fn ?? "?"}${where}`;
+  });
+}
+
+/** The last timestamped application line at or before the exit (the "hidden exit" message). */
+function lastLineBefore(app: AppRecord[], exitMs: number): AppRecord | undefined {
+  if (Number.isNaN(exitMs)) return undefined;
+  let best: AppRecord | undefined;
+  for (const r of app) {
+    if (r.signature !== "log_line" && r.signature !== "logrus") continue;
+    const t = ms(r.time);
+    if (Number.isNaN(t) || t > exitMs + 1000) continue;
+    if (exitMs - t > 60_000) continue;
+    if (!best || t >= ms(best.time)) best = r;
+  }
+  return best;
+}

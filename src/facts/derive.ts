@@ -1,0 +1,293 @@
+import type { Bundle, HostBundle } from "../bundle/schema.js";
+import type { NginxAccessRecord } from "../evidence/nginx-access.js";
+import type { NginxConf } from "../evidence/nginx-conf.js";
+import type { NginxErrorRecord } from "../evidence/nginx-error.js";
+import { CauseId } from "../evidence/types.js";
+import { endpointOf } from "./address.js";
+import { analyseBackend } from "./backend.js";
+import { type EvidenceRef, type EvidenceSet, parseBundle, recordsOf, refOf } from "./evidence-set.js";
+import { CiteKey, type ErrorCounts, type GatewayFacts, type TargetFacts } from "./schema.js";
+
+export { CiteKey };
+import { durationStats } from "./timing.js";
+import { inWindow, type Window, windowOf } from "./window.js";
+
+export type Citations = Record<CiteKey, EvidenceRef[]>;
+
+export interface TargetAnalysis {
+  facts: TargetFacts;
+  errors: ErrorCounts;
+  cite: Citations;
+}
+
+export interface HostStatus {
+  name: string;
+  address: string;
+  role: "gateway" | "backend";
+  ok: boolean;
+  failure?: { code: string; message: string };
+  commands: { id: string; ok: boolean; failure?: string; unreadable: number; truncated: boolean }[];
+  skewMs?: number;
+}
+
+export interface TimelineEntry {
+  time: string;
+  host: string;
+  what: string;
+  ref: EvidenceRef;
+}
+
+export interface Facts {
+  service: string;
+  window: { since: string; until: string };
+  gateway: GatewayFacts;
+  targets: TargetAnalysis[];
+  hosts: HostStatus[];
+  timeline: TimelineEntry[];
+  unreadable: number;
+}
+
+/** Causes that make nginx fail a request to an upstream (the 502 family, plus 504 timeouts). */
+const FAILURE_CAUSES = new Set<string>(CauseId.options.filter((c) => c !== "other"));
+const MAX_CITES = 5;
+
+export function emptyCitations(): Citations {
+  return Object.fromEntries(CiteKey.map((k) => [k, []])) as unknown as Citations;
+}
+
+export function emptyErrorCounts(): ErrorCounts {
+  return Object.fromEntries(CauseId.options.map((c) => [c, 0]));
+}
+
+function hostStatuses(set: EvidenceSet): HostStatus[] {
+  return set.bundle.hosts.map((h) => {
+    const status: HostStatus = {
+      name: h.name,
+      address: h.address,
+      role: h.role,
+      ok: h.failure === undefined,
+      commands: h.commands.map((c) => {
+        const parsed = set.byKind[c.kind].find((p) => p.command === c);
+        const entry: HostStatus["commands"][number] = {
+          id: c.id,
+          ok: c.failure === undefined,
+          unreadable: parsed?.unreadable.length ?? 0,
+          truncated: c.truncated,
+        };
+        if (c.failure) entry.failure = `${c.failure.code}: ${c.failure.message}`;
+        return entry;
+      }),
+    };
+    if (h.failure) status.failure = h.failure;
+    if (h.clock?.skewMs !== undefined) status.skewMs = h.clock.skewMs;
+    return status;
+  });
+}
+
+/** The upstream{} group the service uses: the bundle's, else the group of the only proxied location. */
+function serviceUpstream(bundle: Bundle, confs: Map<string, NginxConf>): string {
+  if (bundle.upstream) return bundle.upstream;
+  for (const conf of confs.values()) {
+    const names = Object.keys(conf.upstreams);
+    if (names.length === 1 && names[0]) return names[0];
+  }
+  return "";
+}
+
+function ownerOf(bundle: Bundle, address: string): { host?: HostBundle; placementKnown: boolean; known: boolean } {
+  const ep = endpointOf(address);
+  if (ep.kind !== "tcp") return { placementKnown: false, known: true };
+  if (bundle.backends.length > 0) {
+    const spec = bundle.backends.find((b) => b.address === ep.host && b.port === ep.port);
+    const host = spec ? bundle.hosts.find((h) => h.name === spec.host) : undefined;
+    return host ? { host, placementKnown: true, known: true } : { placementKnown: true, known: spec !== undefined };
+  }
+  const backends = bundle.hosts.filter((h) => h.role === "backend");
+  const host = backends.find((h) => h.address === ep.host || h.addresses.includes(ep.host));
+  return host ? { host, placementKnown: true, known: true } : { placementKnown: backends.length > 0, known: false };
+}
+
+function push(list: EvidenceRef[], ref: EvidenceRef): void {
+  if (list.length < MAX_CITES) list.push(ref);
+}
+
+/** Upstream attempts of an access record that went to `address`, with their duration when known. */
+function attemptsTo(r: NginxAccessRecord, address: string): { failed: boolean; seconds: number | null }[] {
+  const out: { failed: boolean; seconds: number | null }[] = [];
+  for (const a of r.upstreams ?? []) {
+    if (a.addr !== address) continue;
+    const failed = a.status === null ? r.status >= 500 : a.status >= 500;
+    out.push({ failed, seconds: a.responseTime ?? r.requestTime ?? null });
+  }
+  return out;
+}
+
+function targetConfig(
+  confs: Map<string, NginxConf>,
+  upstream: string,
+  address: string,
+): { inConfig: boolean; keepalive: boolean; readTimeout: number; bufferSize: number; ref?: EvidenceRef } {
+  let result: ReturnType<typeof targetConfig> = { inConfig: false, keepalive: false, readTimeout: 60, bufferSize: 0 };
+  for (const conf of confs.values()) {
+    for (const [name, group] of Object.entries(conf.upstreams)) {
+      if (upstream && name !== upstream) continue;
+      const server = group.servers.find((s) => s.address === address);
+      if (!server) continue;
+      const location = conf.servers.flatMap((s) => s.locations).find((l) => l.upstream === name);
+      result = {
+        inConfig: true,
+        keepalive: (group.keepalive ?? 0) > 0,
+        readTimeout: location?.proxyReadTimeout ?? 60,
+        bufferSize: location?.proxyBufferSize ?? 0,
+      };
+      if (server.source) result.ref = server.source;
+    }
+  }
+  return result;
+}
+
+/** Derive facts per failing upstream target from a bundle. Pure. */
+export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundle)): Facts {
+  const window: Window = windowOf(bundle.window);
+  const gateways = bundle.hosts.filter((h) => h.role === "gateway");
+  const upstream = serviceUpstream(bundle, set.confs);
+
+  const errorLines = gateways
+    .flatMap((g) => recordsOf(set, "nginx-error", g.name))
+    .filter((r): r is NginxErrorRecord & { cause: CauseId } => r.cause !== undefined && FAILURE_CAUSES.has(r.cause))
+    .filter((r) => inWindow(r.time, window));
+  const access = gateways.flatMap((g) => recordsOf(set, "nginx-access", g.name)).filter((r) => inWindow(r.time, window));
+
+  const byTarget = new Map<string, (NginxErrorRecord & { cause: CauseId })[]>();
+  for (const r of errorLines) {
+    const key = r.target ?? "";
+    let list = byTarget.get(key);
+    if (!list) byTarget.set(key, (list = []));
+    list.push(r);
+  }
+  for (const r of access) {
+    if (r.status !== 502 && r.status !== 504) continue;
+    for (const a of r.upstreams ?? []) {
+      if (a.addr && a.status !== null && a.status >= 500 && !byTarget.has(a.addr)) byTarget.set(a.addr, []);
+    }
+  }
+  // A group target ("no live upstreams") only stands on its own when none of its servers failed in the window.
+  for (const [key, lines] of byTarget) {
+    const isGroup = lines.length > 0 && lines.every((l) => l.targetIsGroup === true);
+    if (isGroup && [...byTarget.keys()].some((k) => k !== key && endpointOf(k).kind === "tcp")) byTarget.delete(key);
+  }
+  byTarget.delete("");
+
+  const targets: TargetAnalysis[] = [];
+  for (const [address, lines] of [...byTarget].sort(([a], [b]) => a.localeCompare(b))) {
+    const cite = emptyCitations();
+    const errors = emptyErrorCounts();
+    const statuses = new Set<number>();
+    for (const l of lines) {
+      errors[l.cause] = (errors[l.cause] ?? 0) + 1;
+      if (l.status !== undefined) statuses.add(l.status);
+      push(cite.errors, refOf(l));
+    }
+    const times = lines.map((l) => l.time).filter((t): t is string => t !== undefined).sort();
+    const ep = endpointOf(address);
+    const owner = ownerOf(bundle, address);
+    const conf = targetConfig(set.confs, upstream, address);
+    if (conf.ref) push(cite.config, conf.ref);
+
+    let requests = 0;
+    const failedDurations: number[] = [];
+    let failedRequests = 0;
+    for (const r of access) {
+      const attempts = attemptsTo(r, address);
+      if (attempts.length === 0) continue;
+      requests++;
+      const failed = attempts.find((a) => a.failed);
+      if (failed) {
+        failedRequests++;
+        if (failed.seconds !== null) failedDurations.push(failed.seconds);
+        push(cite.timing, refOf(r));
+      }
+    }
+    const stats = durationStats(failedDurations);
+
+    const firstError = times[0] ?? "";
+    const backend = analyseBackend(set, owner.host, ep, firstError, window, cite);
+    const hostFailure = owner.host?.failure;
+    if (owner.host && hostFailure) {
+      push(cite.host, {
+        host: owner.host.name,
+        source: "ssh",
+        line: 1,
+        text: `${owner.host.name} (${owner.host.address}): ${hostFailure.code}: ${hostFailure.message}`,
+      });
+    }
+
+    const facts: TargetFacts = {
+      address,
+      kind: ep.kind,
+      host: owner.host?.name ?? "",
+      placementKnown: owner.placementKnown,
+      known: owner.known,
+      inConfig: conf.inConfig,
+      reachable: hostFailure === undefined,
+      hostFailure: hostFailure?.code ?? "",
+      ...backend,
+      errorCount: lines.length,
+      firstError,
+      lastError: times[times.length - 1] ?? "",
+      statuses: [...statuses].sort((a, b) => a - b),
+      requests,
+      failedRequests,
+      failedMedianSeconds: stats.median,
+      failedClusterShare: stats.clusterShare,
+      failedFastShare: stats.fastShare,
+      keepalive: conf.keepalive,
+      proxyReadTimeoutSeconds: conf.readTimeout,
+      proxyBufferSize: conf.bufferSize,
+    };
+    targets.push({ facts, errors, cite });
+  }
+
+  const gateway: GatewayFacts = {
+    hosts: gateways.length,
+    reachable: gateways.filter((g) => g.failure === undefined).length,
+    errors: errorLines.length,
+    status502: access.filter((r) => r.status === 502).length,
+    status504: access.filter((r) => r.status === 504).length,
+    requests: access.length,
+    upstream,
+    configKnown: set.confs.size > 0,
+  };
+
+  const timeline = buildTimeline(targets);
+  const unreadable = Object.values(set.byKind)
+    .flat()
+    .reduce((n, p) => n + p.unreadable.length, 0);
+  return { service: bundle.service, window: bundle.window, gateway, targets, hosts: hostStatuses(set), timeline, unreadable };
+}
+
+function buildTimeline(targets: TargetAnalysis[]): TimelineEntry[] {
+  const seen = new Set<string>();
+  const out: TimelineEntry[] = [];
+  const labels: Partial<Record<CiteKey, string>> = {
+    errors: "nginx error",
+    restart: "restart",
+    oom: "OOM kill",
+    crash: "crash",
+    segfault: "segfault",
+    exit: "process exit",
+    fatal: "last log line",
+  };
+  for (const t of targets) {
+    for (const [key, what] of Object.entries(labels) as [CiteKey, string][]) {
+      for (const ref of t.cite[key]) {
+        if (ref.time === undefined) continue;
+        const id = `${ref.host}|${ref.source}|${ref.line}`;
+        if (seen.has(id)) continue;
+        seen.add(id);
+        out.push({ time: ref.time, host: ref.host, what, ref });
+      }
+    }
+  }
+  return out.sort((a, b) => a.time.localeCompare(b.time));
+}

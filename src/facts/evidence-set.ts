@@ -1,0 +1,115 @@
+import type { Bundle, CommandOutput, HostBundle } from "../bundle/schema.js";
+import { formatForAccessLog } from "../evidence/nginx-access.js";
+import { type NginxConf, summarizeConf } from "../evidence/nginx-conf.js";
+import { parsers, type RecordOf } from "../evidence/registry.js";
+import { parseText } from "../evidence/run.js";
+import type { EvidenceKind, ParseContext, RecordBase, Unreadable } from "../evidence/types.js";
+
+/** Everything parsed out of one command's output. */
+export interface ParsedCommand<K extends EvidenceKind = EvidenceKind> {
+  host: HostBundle;
+  command: CommandOutput;
+  kind: K;
+  records: RecordOf<K>[];
+  unreadable: Unreadable[];
+}
+
+/** All evidence of a bundle, parsed, grouped by kind. */
+export interface EvidenceSet {
+  bundle: Bundle;
+  byKind: { [K in EvidenceKind]: ParsedCommand<K>[] };
+  /** nginx -T summary per gateway host name. */
+  confs: Map<string, NginxConf>;
+}
+
+function contextFor(host: HostBundle, command: CommandOutput, options?: Record<string, string>): ParseContext {
+  return {
+    host: host.name,
+    source: command.source,
+    utcOffsetMinutes: host.clock?.utcOffsetMinutes ?? 0,
+    bootTime: host.clock?.bootTime,
+    now: host.clock?.now,
+    options,
+  };
+}
+
+function parseCommand<K extends EvidenceKind>(
+  host: HostBundle,
+  command: CommandOutput,
+  kind: K,
+  options?: Record<string, string>,
+): ParsedCommand<K> {
+  const parser = parsers[kind];
+  const result = parseText(parser as never, command.stdout, contextFor(host, command, options)) as {
+    records: RecordOf<K>[];
+    unreadable: Unreadable[];
+  };
+  return { host, command, kind, records: result.records, unreadable: result.unreadable };
+}
+
+/** Parse every command output of a bundle with the parser of its kind. Pure. */
+export function parseBundle(bundle: Bundle): EvidenceSet {
+  const byKind = {
+    "nginx-error": [],
+    "nginx-access": [],
+    "nginx-conf": [],
+    ps: [],
+    systemd: [],
+    kernel: [],
+    app: [],
+    ss: [],
+  } as unknown as EvidenceSet["byKind"];
+  const confs = new Map<string, NginxConf>();
+
+  for (const host of bundle.hosts) {
+    for (const command of host.commands) {
+      if (command.kind !== "nginx-conf" || command.failure) continue;
+      const parsed = parseCommand(host, command, "nginx-conf");
+      byKind["nginx-conf"].push(parsed);
+      confs.set(host.name, summarizeConf(parsed.records));
+    }
+  }
+  for (const host of bundle.hosts) {
+    for (const command of host.commands) {
+      if (command.kind === "nginx-conf" || command.failure) continue;
+      if (command.kind === "nginx-access") {
+        const options = { ...command.options };
+        const conf = confs.get(host.name);
+        if (options.format === undefined && conf) {
+          const format = formatForAccessLog(conf, command.source);
+          if (format !== undefined) options.format = format;
+        }
+        byKind["nginx-access"].push(parseCommand(host, command, "nginx-access", options));
+        continue;
+      }
+      const kind = command.kind;
+      (byKind[kind] as ParsedCommand[]).push(parseCommand(host, command, kind, command.options) as ParsedCommand);
+    }
+  }
+  return { bundle, byKind, confs };
+}
+
+/** Flatten the records of one kind, optionally for one host only. */
+export function recordsOf<K extends EvidenceKind>(set: EvidenceSet, kind: K, hostName?: string): RecordOf<K>[] {
+  const out: RecordOf<K>[] = [];
+  for (const parsed of set.byKind[kind]) {
+    if (hostName !== undefined && parsed.host.name !== hostName) continue;
+    for (const r of parsed.records) out.push(r as RecordOf<K>);
+  }
+  return out;
+}
+
+/** A pointer to one evidence line, as cited in a diagnosis. */
+export interface EvidenceRef {
+  host: string;
+  source: string;
+  line: number;
+  text: string;
+  time?: string;
+}
+
+export function refOf(r: RecordBase): EvidenceRef {
+  const ref: EvidenceRef = { host: r.host, source: r.source, line: r.line, text: r.text };
+  if (r.time !== undefined) ref.time = r.time;
+  return ref;
+}

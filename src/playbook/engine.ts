@@ -1,0 +1,124 @@
+import type { Diagnosis, TraceStep, Verdict } from "../diagnosis/types.js";
+import type { Citations, Facts, TargetAnalysis } from "../facts/derive.js";
+import type { CiteKey } from "../facts/schema.js";
+import type { EvidenceRef } from "../facts/evidence-set.js";
+import type { Playbook } from "./loader.js";
+import type { Outcome } from "./schema.js";
+import { formatValue, splitTemplate } from "./template.js";
+
+/** A playbook that follows more steps than this for one target has a bug the loader did not catch. */
+const MAX_STEPS = 200;
+
+interface Context {
+  target: TargetAnalysis["facts"];
+  errors: TargetAnalysis["errors"];
+  gateway: Facts["gateway"];
+}
+
+function render(playbook: Playbook, text: string, ctx: Context): string {
+  return splitTemplate(text)
+    .map((p) => p.literal + (p.expr === undefined ? "" : formatValue(playbook.env.evaluate(p.expr, ctx))))
+    .join("");
+}
+
+function cited(cite: Citations, keys: readonly CiteKey[]): EvidenceRef[] {
+  const seen = new Set<string>();
+  const out: EvidenceRef[] = [];
+  for (const k of keys) {
+    for (const ref of cite[k]) {
+      const id = `${ref.host}|${ref.source}|${ref.line}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(ref);
+    }
+  }
+  return out;
+}
+
+/** Walk the playbook's tree for one failing target; returns the verdict and the trace. */
+export function evaluateTarget(
+  playbook: Playbook,
+  analysis: TargetAnalysis,
+  gateway: Facts["gateway"],
+): { verdict: Verdict; trace: TraceStep[] } {
+  const { spec } = playbook;
+  const ctx: Context = { target: analysis.facts, errors: analysis.errors, gateway };
+  const trace: TraceStep[] = [];
+  let stepId = spec.start;
+  for (let n = 0; n < MAX_STEPS; n++) {
+    const step = spec.steps[stepId];
+    if (!step) throw new Error(`playbook ${playbook.file}: step "${stepId}" vanished after loading`);
+    const value = step.show ? formatValue(playbook.env.evaluate(step.show, ctx)) : "";
+    const branch = step.branches.find((b) => playbook.env.evaluate(b.when, ctx) === true);
+    const outcome: Outcome = branch ? ("goto" in branch ? { goto: branch.goto } : { verdict: branch.verdict }) : step.otherwise;
+    trace.push({
+      target: analysis.facts.address,
+      step: stepId,
+      question: render(playbook, step.ask, ctx),
+      value,
+      outcome: "goto" in outcome ? `goto ${outcome.goto}` : `verdict ${outcome.verdict}`,
+      evidence: cited(analysis.cite, step.cite),
+    });
+    if ("goto" in outcome) {
+      stepId = outcome.goto;
+      continue;
+    }
+    const v = spec.verdicts[outcome.verdict];
+    if (!v) throw new Error(`playbook ${playbook.file}: verdict "${outcome.verdict}" vanished after loading`);
+    return {
+      verdict: {
+        target: analysis.facts.address,
+        cause: outcome.verdict,
+        title: render(playbook, v.title, ctx),
+        status: v.status,
+        confidence: v.confidence,
+        explanation: render(playbook, v.explain, ctx).trim(),
+        nextSteps: v.next_steps.map((s) => render(playbook, s, ctx)),
+        evidence: cited(analysis.cite, v.cite),
+      },
+      trace,
+    };
+  }
+  throw new Error(`playbook ${playbook.file}: more than ${MAX_STEPS} steps for ${analysis.facts.address}`);
+}
+
+export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: string): Diagnosis {
+  const verdicts: Verdict[] = [];
+  const trace: TraceStep[] = [];
+  for (const t of facts.targets) {
+    const r = evaluateTarget(playbook, t, facts.gateway);
+    verdicts.push(r.verdict);
+    trace.push(...r.trace);
+  }
+  const status = verdicts.length === 0 ? "healthy" : "failing";
+  return {
+    service: facts.service,
+    window: facts.window,
+    collectedAt,
+    playbook: playbook.spec.playbook,
+    status,
+    summary: summarize(facts, verdicts),
+    gateway: {
+      errors: facts.gateway.errors,
+      status502: facts.gateway.status502,
+      status504: facts.gateway.status504,
+      requests: facts.gateway.requests,
+      upstream: facts.gateway.upstream,
+    },
+    verdicts,
+    trace,
+    timeline: facts.timeline,
+    hosts: facts.hosts,
+    masked: 0,
+    unreadable: facts.unreadable,
+  };
+}
+
+function summarize(facts: Facts, verdicts: Verdict[]): string {
+  if (verdicts.length === 0) {
+    return `No upstream failures for ${facts.service} in the window: nginx logged no 502/504 errors for its backends.`;
+  }
+  if (verdicts.length === 1 && verdicts[0]) return `${facts.service}: ${verdicts[0].title}`;
+  const causes = [...new Set(verdicts.map((v) => v.cause))];
+  return `${facts.service}: ${verdicts.length} failing targets, ${causes.length} cause${causes.length === 1 ? "" : "s"}: ${verdicts.map((v) => `${v.target} ${v.cause}`).join("; ")}`;
+}

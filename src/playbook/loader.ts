@@ -1,0 +1,137 @@
+import { readFileSync } from "node:fs";
+import type { Environment } from "@marcbachmann/cel-js";
+import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import { UserError } from "../errors.js";
+import { createEnvironment } from "./cel.js";
+import { type Outcome, PlaybookSpec } from "./schema.js";
+import { splitTemplate } from "./template.js";
+
+export interface Playbook {
+  spec: PlaybookSpec;
+  file: string;
+  env: Environment;
+}
+
+type Path = readonly PropertyKey[];
+
+function locate(doc: ReturnType<typeof parseDocument>, counter: LineCounter, path: Path): string {
+  let node: unknown = doc.contents;
+  let found: YamlNode | undefined = doc.contents ?? undefined;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+      if (!pair) break;
+      node = pair.value;
+      found = (pair.value ?? pair.key) as YamlNode;
+    } else if (isSeq(node) && typeof key === "number") {
+      node = node.items[key];
+      if (!node) break;
+      found = node as YamlNode;
+    } else break;
+  }
+  const offset = found?.range?.[0] ?? 0;
+  const pos = counter.linePos(offset);
+  return `${pos.line}:${pos.col}`;
+}
+
+function dotted(path: Path): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
+}
+
+/** Parse and check a playbook: YAML, schema, graph and every CEL expression, before anything runs. */
+export function parsePlaybook(text: string, file: string): Playbook {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const pos = counter.linePos(yamlError.pos[0]);
+    const what = yamlError.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
+    throw new UserError("playbook_invalid", `${file}:${pos.line}:${pos.col}: invalid YAML: ${what}.`);
+  }
+  const parsed = PlaybookSpec.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path ?? [];
+    const where = locate(doc, counter, path);
+    throw new UserError(
+      "playbook_invalid",
+      `${file}:${where}: ${dotted(path) || "playbook"}: ${describeIssue(issue)}.`,
+      "See playbooks/README.md for the playbook format.",
+    );
+  }
+  const spec = parsed.data;
+  const env = createEnvironment();
+  const fail = (path: Path, message: string): never => {
+    throw new UserError("playbook_invalid", `${file}:${locate(doc, counter, path)}: ${dotted(path)}: ${message}.`);
+  };
+  const checkExpr = (path: Path, expr: string, wantBool: boolean) => {
+    const result = env.check(expr);
+    if (!result.valid) {
+      const first = result.error?.message.split("\n")[0] ?? "invalid expression";
+      fail(path, `CEL expression \`${expr}\` is invalid: ${first}`);
+    }
+    if (wantBool && result.type !== "bool" && result.type !== "dyn") {
+      fail(path, `CEL condition \`${expr}\` must be a bool, it is ${result.type}`);
+    }
+  };
+  const checkTemplate = (path: Path, text: string) => {
+    for (const part of splitTemplate(text)) if (part.expr !== undefined) checkExpr(path, part.expr, false);
+  };
+  const checkOutcome = (path: Path, o: Outcome) => {
+    if ("goto" in o && !(o.goto in spec.steps)) fail([...path, "goto"], `no step named "${o.goto}"`);
+    if ("verdict" in o && !(o.verdict in spec.verdicts)) fail([...path, "verdict"], `no verdict named "${o.verdict}"`);
+  };
+
+  if (!(spec.start in spec.steps)) fail(["start"], `no step named "${spec.start}"`);
+  for (const [id, step] of Object.entries(spec.steps)) {
+    checkTemplate(["steps", id, "ask"], step.ask);
+    if (step.show) checkExpr(["steps", id, "show"], step.show, false);
+    step.branches.forEach((b, i) => {
+      checkExpr(["steps", id, "branches", i, "when"], b.when, true);
+      checkOutcome(["steps", id, "branches", i], b);
+    });
+    checkOutcome(["steps", id, "otherwise"], step.otherwise);
+  }
+  for (const [id, v] of Object.entries(spec.verdicts)) {
+    checkTemplate(["verdicts", id, "title"], v.title);
+    checkTemplate(["verdicts", id, "explain"], v.explain);
+    v.next_steps.forEach((s, i) => checkTemplate(["verdicts", id, "next_steps", i], s));
+  }
+  const cycle = findCycle(spec);
+  if (cycle) fail(["steps", cycle[0] ?? spec.start], `steps loop back on themselves (${cycle.join(" -> ")})`);
+  return { spec, file, env };
+}
+
+function describeIssue(issue: { code: string; message: string; keys?: string[] } | undefined): string {
+  if (!issue) return "invalid";
+  if (issue.code === "unrecognized_keys" && issue.keys) return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  return issue.message.replace(/^Invalid input: /, "").replace(/\.$/, "");
+}
+
+function findCycle(spec: PlaybookSpec): string[] | undefined {
+  const state = new Map<string, "active" | "done">();
+  const visit = (id: string, stack: string[]): string[] | undefined => {
+    if (state.get(id) === "active") return [...stack, id];
+    if (state.get(id) === "done") return undefined;
+    state.set(id, "active");
+    const step = spec.steps[id];
+    const next = step ? [...step.branches, step.otherwise].flatMap((o) => ("goto" in o ? [o.goto] : [])) : [];
+    for (const n of next) {
+      const c = visit(n, [...stack, id]);
+      if (c) return c;
+    }
+    state.set(id, "done");
+    return undefined;
+  };
+  return visit(spec.start, []);
+}
+
+export function loadPlaybook(file: string): Playbook {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new UserError("file_not_found", `Cannot read playbook ${file}: the file does not exist or is not readable.`);
+  }
+  return parsePlaybook(text, file);
+}
