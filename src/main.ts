@@ -1,6 +1,9 @@
+import { runCheck } from "./cli/check.js";
 import { runDiagnose } from "./cli/diagnose.js";
+import { runHosts } from "./cli/hosts.js";
 import type { Io } from "./cli/io.js";
 import { runParse } from "./cli/parse.js";
+import { runPlan } from "./cli/plan.js";
 import { runPlaybookCommand } from "./cli/playbook.js";
 import { isUserError } from "./errors.js";
 
@@ -11,9 +14,12 @@ const HELP = `why502: why is this service answering 502?
 Usage: why502 <command> [options]
 
 Commands:
-  diagnose <service> --bundle FILE   diagnose a service from a bundle of collected evidence
-  parse <kind>                       read logs on stdin, print what why502 sees as NDJSON
-  playbook test [DIR]                run a playbook's cases; playbook check [FILE] validates one
+  diagnose <service>          collect evidence over SSH and explain the 502s (--bundle FILE replays)
+  plan <service>              print exactly which read-only commands would run on which hosts
+  check                       validate the config and try every host: SSH, host keys, commands, clocks
+  hosts fingerprint HOST      print a host's SSH key fingerprint and a known_hosts line to pin it
+  parse <kind>                read logs on stdin, print what why502 sees as NDJSON
+  playbook test [DIR]         run a playbook's cases; playbook check [FILE] validates one
 
 Run \`why502 <command> --help\` for a command's options.
 `;
@@ -22,6 +28,9 @@ type Command = (args: string[], io: Io) => Promise<number>;
 
 const commands: Record<string, Command> = {
   diagnose: runDiagnose,
+  plan: runPlan,
+  check: runCheck,
+  hosts: runHosts,
   parse: runParse,
   playbook: runPlaybookCommand,
 };
@@ -50,7 +59,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
       io.stderr.write(`why502 ${name}: ${e.message}: run \`why502 ${name} --help\` for the options.\n`);
       return 2;
     }
-    io.stderr.write(`why502: unexpected error, please report it: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    io.stderr.write(
+      `why502: unexpected error, please report it: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
     return 70;
   }
 }

@@ -19,14 +19,24 @@ export function parseBundleText(text: string, file: string): Bundle {
     const pos = /position (\d+)/.exec(message);
     const where = pos?.[1] ? `:${lineCol(text, Number(pos[1]))}` : "";
     const what = message.replace(/ in JSON at position \d+.*$/, "").replace(/^JSON\.parse: /, "");
-    throw new UserError("bundle_invalid", `${file}${where}: not valid JSON (${what}).`, "A bundle is the JSON file that `why502 diagnose --save` writes; see docs/bundle.md.");
+    throw new UserError(
+      "bundle_invalid",
+      `${file}${where}: not valid JSON (${what}).`,
+      "A bundle is the JSON file that `why502 diagnose --save` writes; see docs/bundle.md.",
+    );
   }
   const parsed = Bundle.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const path = (issue?.path ?? []).map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+    const path = (issue?.path ?? [])
+      .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
+      .join("");
     const message = (issue?.message ?? "invalid").replace(/^Invalid input: /, "");
-    throw new UserError("bundle_invalid", `${file}: ${path ? path.slice(path.startsWith(".") ? 1 : 0) : "bundle"}: ${message}.`, "See docs/bundle.md for the bundle format.");
+    throw new UserError(
+      "bundle_invalid",
+      `${file}: ${path ? path.slice(path.startsWith(".") ? 1 : 0) : "bundle"}: ${message}.`,
+      "See docs/bundle.md for the bundle format.",
+    );
   }
   return parsed.data;
 }
@@ -36,7 +46,10 @@ export function loadBundle(file: string): Bundle {
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    throw new UserError("file_not_found", `Cannot read bundle ${file}: the file does not exist or is not readable.`);
+    throw new UserError(
+      "file_not_found",
+      `Cannot read bundle ${file}: the file does not exist or is not readable.`,
+    );
   }
   return parseBundleText(text, file);
 }

@@ -1,17 +1,24 @@
+import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadBundle } from "../bundle/load.js";
+import type { Bundle } from "../bundle/schema.js";
 import { diagnoseBundle } from "../diagnosis/diagnose.js";
 import { UserError } from "../errors.js";
 import { loadPlaybook } from "../playbook/loader.js";
 import { defaultPlaybookPath, type Io, wantsColor } from "./io.js";
+import { collectLive, loadLiveConfig, sinceMs } from "./live.js";
 import { outputFormat, renderAs } from "./render.js";
 
-export const diagnoseHelp = `Usage: why502 diagnose <service> --bundle FILE [options]
+export const diagnoseHelp = `Usage: why502 diagnose <service> [options]
 
-Diagnoses why nginx answers 502 for <service> from a bundle of collected evidence.
+Collects evidence from the service's nginx gateways and backends over SSH (read-only), and explains
+why nginx answers 502. With --bundle, replays saved evidence instead, with no hosts and no network.
 
 Options:
-  --bundle FILE       replay a saved bundle (see docs/bundle.md)
+  --config FILE       inventory and SSH settings (default: ./why502.yaml)
+  --since WHEN        window start: a duration back from now (30m, 2h) or a time (default: the config's window)
+  --save FILE         also write the collected bundle to FILE, to replay or attach to the incident
+  --bundle FILE       replay a saved bundle instead of collecting (see docs/bundle.md)
   --json              print the diagnosis as JSON (same as --format json)
   --format FORMAT     text (default), json, markdown or blocks (Slack Block Kit)
   --trace             show each question the playbook asked, the value seen and the evidence
@@ -24,6 +31,9 @@ export async function runDiagnose(args: string[], io: Io): Promise<number> {
     allowPositionals: true,
     options: {
       bundle: { type: "string" },
+      config: { type: "string" },
+      since: { type: "string" },
+      save: { type: "string" },
       json: { type: "boolean" },
       format: { type: "string" },
       trace: { type: "boolean" },
@@ -36,15 +46,45 @@ export async function runDiagnose(args: string[], io: Io): Promise<number> {
     return 0;
   }
   const service = positionals[0];
-  if (!service) throw new UserError("usage", "diagnose needs a service name, e.g. `why502 diagnose checkout --bundle checkout.json`.");
+  if (!service)
+    throw new UserError("usage", "diagnose needs a service name, e.g. `why502 diagnose checkout`.");
   const format = outputFormat(values.json, values.format);
-  if (!values.bundle) {
-    throw new UserError("usage", "diagnose needs --bundle FILE: live collection over SSH is not available in this build.", "Replay a saved bundle with --bundle, e.g. one from playbooks/cases/.");
-  }
   const playbook = loadPlaybook(values.playbook ?? defaultPlaybookPath());
-  const bundle = loadBundle(values.bundle);
-  if (bundle.service !== service) {
-    throw new UserError("usage", `Bundle ${values.bundle} holds service "${bundle.service}", not "${service}": pass the service it was collected for.`);
+
+  let bundle: Bundle;
+  if (values.bundle) {
+    if (values.since || values.config) {
+      throw new UserError(
+        "usage",
+        "--bundle replays saved evidence: --since and --config apply only to live collection.",
+      );
+    }
+    bundle = loadBundle(values.bundle);
+    if (bundle.service !== service) {
+      throw new UserError(
+        "usage",
+        `Bundle ${values.bundle} holds service "${bundle.service}", not "${service}": pass the service it was collected for.`,
+      );
+    }
+  } else {
+    const config = loadLiveConfig(values.config);
+    if (!config.services[service]) {
+      throw new UserError(
+        "not_found",
+        `No service "${service}" in the config: use one of ${Object.keys(config.services).join(", ")}.`,
+      );
+    }
+    bundle = await collectLive(io, config, service, sinceMs(values.since, config, Date.now()));
+  }
+  if (values.save) {
+    try {
+      writeFileSync(values.save, `${JSON.stringify(bundle, null, 1)}\n`);
+    } catch (e) {
+      throw new UserError(
+        "bad_input",
+        `Cannot write the bundle to ${values.save}: ${e instanceof Error ? e.message : String(e)}.`,
+      );
+    }
   }
   const diagnosis = diagnoseBundle(bundle, playbook);
   io.stdout.write(renderAs(diagnosis, format, { color: wantsColor(io), trace: values.trace ?? false }));

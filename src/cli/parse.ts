@@ -3,7 +3,13 @@ import { parseArgs } from "node:util";
 import { UserError } from "../errors.js";
 import { parsers } from "../evidence/registry.js";
 import { parseOffset } from "../evidence/time.js";
-import { EvidenceKind, type ParseContext, type Unreadable } from "../evidence/types.js";
+import {
+  EvidenceKind,
+  type ParseContext,
+  type Parser,
+  type RecordBase,
+  type Unreadable,
+} from "../evidence/types.js";
 import type { Io } from "./io.js";
 
 export const parseHelp = `Usage: why502 parse <kind> [options] < input
@@ -41,18 +47,32 @@ export async function runParse(args: string[], io: Io): Promise<number> {
     return 0;
   }
   const kindArg = positionals[0];
-  if (!kindArg) throw new UserError("usage", "parse needs a kind, e.g. `why502 parse nginx-error < error.log`.", `Kinds: ${EvidenceKind.options.join(", ")}.`);
+  if (!kindArg)
+    throw new UserError(
+      "usage",
+      "parse needs a kind, e.g. `why502 parse nginx-error < error.log`.",
+      `Kinds: ${EvidenceKind.options.join(", ")}.`,
+    );
   const kind = EvidenceKind.safeParse(kindArg);
   if (!kind.success) {
     throw new UserError("usage", `Unknown kind "${kindArg}": use one of ${EvidenceKind.options.join(", ")}.`);
   }
   const offset = parseOffset(values["utc-offset"]);
   if (offset === undefined) {
-    throw new UserError("usage", `--utc-offset "${values["utc-offset"]}" is not an offset: write it like +0100 or -05:30.`);
+    throw new UserError(
+      "usage",
+      `--utc-offset "${values["utc-offset"]}" is not an offset: write it like +0100 or -05:30.`,
+    );
   }
-  for (const [flag, v] of [["--boot-time", values["boot-time"]], ["--now", values.now]] as const) {
+  for (const [flag, v] of [
+    ["--boot-time", values["boot-time"]],
+    ["--now", values.now],
+  ] as const) {
     if (v !== undefined && Number.isNaN(Date.parse(v))) {
-      throw new UserError("usage", `${flag} "${v}" is not a time: write it in ISO 8601, like 2026-11-25T12:00:00Z.`);
+      throw new UserError(
+        "usage",
+        `${flag} "${v}" is not a time: write it in ISO 8601, like 2026-11-25T12:00:00Z.`,
+      );
     }
   }
   const options: Record<string, string> = {};
@@ -75,17 +95,18 @@ export async function runParse(args: string[], io: Io): Promise<number> {
     if (buffer) io.stdout.write(buffer);
     buffer = "";
   };
-  const feeder = parsers[kind.data].start(ctx, {
-    record(r) {
+  const parser = parsers[kind.data] as Parser<RecordBase>;
+  const feeder = parser.start(ctx, {
+    record(r: RecordBase) {
       records++;
       buffer += `${JSON.stringify(r)}\n`;
       if (buffer.length > 65536) flush();
     },
-    unreadable(u) {
+    unreadable(u: Unreadable) {
       unreadableCount++;
       if (unreadable.length < 5) unreadable.push(u);
     },
-  } as never);
+  });
   const rl = createInterface({ input: io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
   let lineNo = 0;
   for await (const line of rl) feeder.line(line, ++lineNo);
@@ -93,15 +114,20 @@ export async function runParse(args: string[], io: Io): Promise<number> {
   flush();
 
   if (unreadableCount > 0) {
-    io.stderr.write(`why502 parse ${kind.data}: ${records} records, ${unreadableCount} of ${lineNo} lines unreadable:\n`);
+    io.stderr.write(
+      `why502 parse ${kind.data}: ${records} records, ${unreadableCount} of ${lineNo} lines unreadable:\n`,
+    );
     for (const u of unreadable) io.stderr.write(`  line ${u.line}: ${u.reason}: ${u.text.slice(0, 120)}\n`);
-    if (unreadableCount > unreadable.length) io.stderr.write(`  ... and ${unreadableCount - unreadable.length} more\n`);
+    if (unreadableCount > unreadable.length)
+      io.stderr.write(`  ... and ${unreadableCount - unreadable.length} more\n`);
   }
   if (lineNo > 0 && records === 0 && unreadableCount > 0) {
     throw new UserError(
       "bad_input",
       `No line of the input reads as ${kind.data} (${unreadableCount} of ${lineNo} lines unreadable, first at line ${unreadable[0]?.line}).`,
-      kind.data === "nginx-access" ? "If your access log uses a custom log_format, pass it with --format." : "Check that the input is the right kind.",
+      kind.data === "nginx-access"
+        ? "If your access log uses a custom log_format, pass it with --format."
+        : "Check that the input is the right kind.",
     );
   }
   return 0;

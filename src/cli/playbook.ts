@@ -11,7 +11,11 @@ export const playbookHelp = `Usage:
 `;
 
 export async function runPlaybookCommand(args: string[], io: Io): Promise<number> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { help: { type: "boolean", short: "h" } } });
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { help: { type: "boolean", short: "h" } },
+  });
   const [sub, target] = positionals;
   if (values.help || !sub) {
     io.stdout.write(playbookHelp);
@@ -20,10 +24,16 @@ export async function runPlaybookCommand(args: string[], io: Io): Promise<number
   if (sub === "check") {
     const file = target ?? defaultPlaybookPath();
     const p = loadPlaybook(file);
-    io.stdout.write(`${file}: ok (${Object.keys(p.spec.steps).length} steps, ${Object.keys(p.spec.verdicts).length} verdicts)\n`);
+    io.stdout.write(
+      `${file}: ok (${Object.keys(p.spec.steps).length} steps, ${Object.keys(p.spec.verdicts).length} verdicts)\n`,
+    );
     return 0;
   }
-  if (sub !== "test") throw new UserError("usage", `Unknown playbook command "${sub}": use \`playbook test\` or \`playbook check\`.`);
+  if (sub !== "test")
+    throw new UserError(
+      "usage",
+      `Unknown playbook command "${sub}": use \`playbook test\` or \`playbook check\`.`,
+    );
   const dir = target ?? `${packageRoot}playbooks`;
   const report = runCases(dir);
   let passed = 0;
@@ -34,7 +44,9 @@ export async function runPlaybookCommand(args: string[], io: Io): Promise<number
       io.stdout.write(`ok    ${r.name}: ${r.actual.join("; ") || "healthy"}\n`);
     } else {
       failed++;
-      io.stdout.write(`FAIL  ${r.name}: ${r.error ?? `expected [${r.expected.join("; ")}], got [${r.actual.join("; ")}]`}\n`);
+      io.stdout.write(
+        `FAIL  ${r.name}: ${r.error ?? `expected [${r.expected.join("; ")}], got [${r.actual.join("; ")}]`}\n`,
+      );
     }
   }
   for (const u of report.uncovered) {

@@ -15,7 +15,11 @@ export function outputFormat(json: boolean | undefined, format: string | undefin
   throw new UserError("usage", `--format "${format}" is not known: use one of ${OutputFormat.join(", ")}.`);
 }
 
-export function renderAs(d: Diagnosis, format: OutputFormat, opts: { color: boolean; trace: boolean }): string {
+export function renderAs(
+  d: Diagnosis,
+  format: OutputFormat,
+  opts: { color: boolean; trace: boolean },
+): string {
   switch (format) {
     case "json":
       return renderJson(d);

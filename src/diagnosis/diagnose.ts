@@ -15,11 +15,14 @@ export function diagnoseBundle(bundle: Bundle, playbook: Playbook): Diagnosis {
 export function maskDiagnosis(d: Diagnosis): Diagnosis {
   const counted = new Map<string, { text: string; count: number }>();
   const mask = (text: string) => {
-    let m = counted.get(text);
-    if (!m) counted.set(text, (m = maskSecrets(text)));
+    const seen = counted.get(text);
+    if (seen) return seen.text;
+    const m = maskSecrets(text);
+    counted.set(text, m);
     return m.text;
   };
-  const refs = <T extends { text: string }>(list: T[]): T[] => list.map((r) => ({ ...r, text: mask(r.text) }));
+  const refs = <T extends { text: string }>(list: T[]): T[] =>
+    list.map((r) => ({ ...r, text: mask(r.text) }));
   const out: Diagnosis = {
     ...d,
     summary: mask(d.summary),
@@ -30,7 +33,12 @@ export function maskDiagnosis(d: Diagnosis): Diagnosis {
       nextSteps: v.nextSteps.map(mask),
       evidence: refs(v.evidence),
     })),
-    trace: d.trace.map((t) => ({ ...t, question: mask(t.question), value: mask(t.value), evidence: refs(t.evidence) })),
+    trace: d.trace.map((t) => ({
+      ...t,
+      question: mask(t.question),
+      value: mask(t.value),
+      evidence: refs(t.evidence),
+    })),
     timeline: d.timeline.map((e) => ({ ...e, ref: { ...e.ref, text: mask(e.ref.text) } })),
   };
   out.masked = [...counted.values()].reduce((n, m) => n + m.count, 0);

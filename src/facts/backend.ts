@@ -107,7 +107,9 @@ export function analyseBackend(
   const procs = set.byKind.ps.filter((p) => p.host.name === host.name);
   if (procs.length > 0) {
     out.processKnown = true;
-    const current = recordsOf(set, "ps", host.name).sort((a, b) => (b.startTime ?? "").localeCompare(a.startTime ?? ""));
+    const current = recordsOf(set, "ps", host.name).sort((a, b) =>
+      (b.startTime ?? "").localeCompare(a.startTime ?? ""),
+    );
     const newest = current[0];
     if (newest) {
       out.running = true;
@@ -162,7 +164,12 @@ export function analyseBackend(
 
   const kernel = recordsOf(set, "kernel", host.name).filter((r) => inWindow(r.time, window));
   const kills = kernel.filter((r) => r.event === "oom_kill");
-  const victim = pickOomVictim(kills, out, lastExitMs, exits.map((e) => ms(e.time)));
+  const victim = pickOomVictim(
+    kills,
+    out,
+    lastExitMs,
+    exits.map((e) => ms(e.time)),
+  );
   if (victim) {
     out.oomKilled = true;
     out.oomPid = victim.pid ?? 0;
@@ -172,7 +179,15 @@ export function analyseBackend(
     const summary = kernel.find((r) => r.event === "oom_summary" && r.pid === victim.pid);
     if (summary) cite.oom.push(refOf(summary));
   }
-  const segv = kernel.find((r) => r.event === "segfault" && (r.pid === out.pid || nearExit(r.time, exits.map((e) => ms(e.time)))));
+  const segv = kernel.find(
+    (r) =>
+      r.event === "segfault" &&
+      (r.pid === out.pid ||
+        nearExit(
+          r.time,
+          exits.map((e) => ms(e.time)),
+        )),
+  );
   if (segv) {
     out.segfault = true;
     out.segfaultObject = segv.object ?? "";

@@ -9,6 +9,7 @@ import { type EvidenceRef, type EvidenceSet, parseBundle, recordsOf, refOf } fro
 import { CiteKey, type ErrorCounts, type GatewayFacts, type TargetFacts } from "./schema.js";
 
 export { CiteKey };
+
 import { durationStats } from "./timing.js";
 import { inWindow, type Window, windowOf } from "./window.js";
 
@@ -94,17 +95,24 @@ function serviceUpstream(bundle: Bundle, confs: Map<string, NginxConf>): string 
   return "";
 }
 
-function ownerOf(bundle: Bundle, address: string): { host?: HostBundle; placementKnown: boolean; known: boolean } {
+function ownerOf(
+  bundle: Bundle,
+  address: string,
+): { host?: HostBundle; placementKnown: boolean; known: boolean } {
   const ep = endpointOf(address);
   if (ep.kind !== "tcp") return { placementKnown: false, known: true };
   if (bundle.backends.length > 0) {
     const spec = bundle.backends.find((b) => b.address === ep.host && b.port === ep.port);
     const host = spec ? bundle.hosts.find((h) => h.name === spec.host) : undefined;
-    return host ? { host, placementKnown: true, known: true } : { placementKnown: true, known: spec !== undefined };
+    return host
+      ? { host, placementKnown: true, known: true }
+      : { placementKnown: true, known: spec !== undefined };
   }
   const backends = bundle.hosts.filter((h) => h.role === "backend");
   const host = backends.find((h) => h.address === ep.host || h.addresses.includes(ep.host));
-  return host ? { host, placementKnown: true, known: true } : { placementKnown: backends.length > 0, known: false };
+  return host
+    ? { host, placementKnown: true, known: true }
+    : { placementKnown: backends.length > 0, known: false };
 }
 
 function push(list: EvidenceRef[], ref: EvidenceRef): void {
@@ -116,7 +124,7 @@ function attemptsTo(r: NginxAccessRecord, address: string): { failed: boolean; s
   const out: { failed: boolean; seconds: number | null }[] = [];
   for (const a of r.upstreams ?? []) {
     if (a.addr !== address) continue;
-    const failed = a.status === null ? r.status >= 500 : a.status >= 500;
+    const failed = a.status === null ? (r.status ?? 0) >= 500 : a.status >= 500;
     out.push({ failed, seconds: a.responseTime ?? r.requestTime ?? null });
   }
   return out;
@@ -127,7 +135,12 @@ function targetConfig(
   upstream: string,
   address: string,
 ): { inConfig: boolean; keepalive: boolean; readTimeout: number; bufferSize: number; ref?: EvidenceRef } {
-  let result: ReturnType<typeof targetConfig> = { inConfig: false, keepalive: false, readTimeout: 60, bufferSize: 0 };
+  let result: ReturnType<typeof targetConfig> = {
+    inConfig: false,
+    keepalive: false,
+    readTimeout: 60,
+    bufferSize: 0,
+  };
   for (const conf of confs.values()) {
     for (const [name, group] of Object.entries(conf.upstreams)) {
       if (upstream && name !== upstream) continue;
@@ -154,16 +167,20 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
 
   const errorLines = gateways
     .flatMap((g) => recordsOf(set, "nginx-error", g.name))
-    .filter((r): r is NginxErrorRecord & { cause: CauseId } => r.cause !== undefined && FAILURE_CAUSES.has(r.cause))
+    .filter(
+      (r): r is NginxErrorRecord & { cause: CauseId } => r.cause !== undefined && FAILURE_CAUSES.has(r.cause),
+    )
     .filter((r) => inWindow(r.time, window));
-  const access = gateways.flatMap((g) => recordsOf(set, "nginx-access", g.name)).filter((r) => inWindow(r.time, window));
+  const access = gateways
+    .flatMap((g) => recordsOf(set, "nginx-access", g.name))
+    .filter((r) => inWindow(r.time, window));
 
   const byTarget = new Map<string, (NginxErrorRecord & { cause: CauseId })[]>();
   for (const r of errorLines) {
     const key = r.target ?? "";
-    let list = byTarget.get(key);
-    if (!list) byTarget.set(key, (list = []));
-    list.push(r);
+    const list = byTarget.get(key);
+    if (list) list.push(r);
+    else byTarget.set(key, [r]);
   }
   for (const r of access) {
     if (r.status !== 502 && r.status !== 504) continue;
@@ -174,7 +191,8 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
   // A group target ("no live upstreams") only stands on its own when none of its servers failed in the window.
   for (const [key, lines] of byTarget) {
     const isGroup = lines.length > 0 && lines.every((l) => l.targetIsGroup === true);
-    if (isGroup && [...byTarget.keys()].some((k) => k !== key && endpointOf(k).kind === "tcp")) byTarget.delete(key);
+    if (isGroup && [...byTarget.keys()].some((k) => k !== key && endpointOf(k).kind === "tcp"))
+      byTarget.delete(key);
   }
   byTarget.delete("");
 
@@ -188,7 +206,10 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
       if (l.status !== undefined) statuses.add(l.status);
       push(cite.errors, refOf(l));
     }
-    const times = lines.map((l) => l.time).filter((t): t is string => t !== undefined).sort();
+    const times = lines
+      .map((l) => l.time)
+      .filter((t): t is string => t !== undefined)
+      .sort();
     const ep = endpointOf(address);
     const owner = ownerOf(bundle, address);
     const conf = targetConfig(set.confs, upstream, address);
@@ -263,7 +284,15 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
   const unreadable = Object.values(set.byKind)
     .flat()
     .reduce((n, p) => n + p.unreadable.length, 0);
-  return { service: bundle.service, window: bundle.window, gateway, targets, hosts: hostStatuses(set), timeline, unreadable };
+  return {
+    service: bundle.service,
+    window: bundle.window,
+    gateway,
+    targets,
+    hosts: hostStatuses(set),
+    timeline,
+    unreadable,
+  };
 }
 
 function buildTimeline(targets: TargetAnalysis[]): TimelineEntry[] {

@@ -22,7 +22,11 @@ export interface EvidenceSet {
   confs: Map<string, NginxConf>;
 }
 
-function contextFor(host: HostBundle, command: CommandOutput, options?: Record<string, string>): ParseContext {
+function contextFor(
+  host: HostBundle,
+  command: CommandOutput,
+  options?: Record<string, string>,
+): ParseContext {
   return {
     host: host.name,
     source: command.source,
@@ -83,14 +87,20 @@ export function parseBundle(bundle: Bundle): EvidenceSet {
         continue;
       }
       const kind = command.kind;
-      (byKind[kind] as ParsedCommand[]).push(parseCommand(host, command, kind, command.options) as ParsedCommand);
+      (byKind[kind] as ParsedCommand[]).push(
+        parseCommand(host, command, kind, command.options) as ParsedCommand,
+      );
     }
   }
   return { bundle, byKind, confs };
 }
 
 /** Flatten the records of one kind, optionally for one host only. */
-export function recordsOf<K extends EvidenceKind>(set: EvidenceSet, kind: K, hostName?: string): RecordOf<K>[] {
+export function recordsOf<K extends EvidenceKind>(
+  set: EvidenceSet,
+  kind: K,
+  hostName?: string,
+): RecordOf<K>[] {
   const out: RecordOf<K>[] = [];
   for (const parsed of set.byKind[kind]) {
     if (hostName !== undefined && parsed.host.name !== hostName) continue;

@@ -38,12 +38,18 @@ function readExpectation(file: string): CaseExpectation {
   try {
     data = parseYaml(readFileSync(file, "utf8"));
   } catch (e) {
-    throw new UserError("bad_input", `${file}: invalid YAML (${e instanceof Error ? e.message.split("\n")[0] : String(e)}).`);
+    throw new UserError(
+      "bad_input",
+      `${file}: invalid YAML (${e instanceof Error ? e.message.split("\n")[0] : String(e)}).`,
+    );
   }
   const parsed = CaseExpectation.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UserError("bad_input", `${file}: ${issue?.path.join(".") || "case"}: ${issue?.message ?? "invalid"}.`);
+    throw new UserError(
+      "bad_input",
+      `${file}: ${issue?.path.join(".") || "case"}: ${issue?.message ?? "invalid"}.`,
+    );
   }
   return parsed.data;
 }
@@ -51,7 +57,11 @@ function readExpectation(file: string): CaseExpectation {
 /** Run every case under DIR/cases against the playbooks in DIR. */
 export function runCases(dir: string): CasesReport {
   const casesDir = join(dir, "cases");
-  if (!existsSync(casesDir)) throw new UserError("file_not_found", `No cases directory at ${casesDir}: a playbook directory holds its cases in cases/<name>/.`);
+  if (!existsSync(casesDir))
+    throw new UserError(
+      "file_not_found",
+      `No cases directory at ${casesDir}: a playbook directory holds its cases in cases/<name>/.`,
+    );
   const playbooks = new Map<string, Playbook>();
   const produced = new Map<string, Set<string>>();
   const results: CaseResult[] = [];
@@ -73,7 +83,13 @@ export function runCases(dir: string): CasesReport {
       for (const v of diagnosis.verdicts) produced.get(expected.playbook)?.add(v.cause);
       results.push({ name, ok: JSON.stringify(want) === JSON.stringify(got), expected: want, actual: got });
     } catch (e) {
-      results.push({ name, ok: false, expected: want, actual: [], error: e instanceof Error ? e.message : String(e) });
+      results.push({
+        name,
+        ok: false,
+        expected: want,
+        actual: [],
+        error: e instanceof Error ? e.message : String(e),
+      });
     }
   }
   const uncovered: CasesReport["uncovered"] = [];

@@ -7,8 +7,9 @@ type CelSchema = { [key: string]: string | CelSchema };
 
 /** CEL type of a zod schema: the facts schemas are the single source of the playbook's variable types. */
 function celType(schema: z.ZodType): string | CelSchema {
-  const def = (schema as unknown as { def: { type: string; element?: z.ZodType; shape?: Record<string, z.ZodType> } })
-    .def;
+  const def = (
+    schema as unknown as { def: { type: string; element?: z.ZodType; shape?: Record<string, z.ZodType> } }
+  ).def;
   switch (def.type) {
     case "string":
     case "enum":

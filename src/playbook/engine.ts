@@ -1,7 +1,7 @@
 import type { Diagnosis, TraceStep, Verdict } from "../diagnosis/types.js";
 import type { Citations, Facts, TargetAnalysis } from "../facts/derive.js";
-import type { CiteKey } from "../facts/schema.js";
 import type { EvidenceRef } from "../facts/evidence-set.js";
+import type { CiteKey } from "../facts/schema.js";
 import type { Playbook } from "./loader.js";
 import type { Outcome } from "./schema.js";
 import { formatValue, splitTemplate } from "./template.js";
@@ -50,7 +50,11 @@ export function evaluateTarget(
     if (!step) throw new Error(`playbook ${playbook.file}: step "${stepId}" vanished after loading`);
     const value = step.show ? formatValue(playbook.env.evaluate(step.show, ctx)) : "";
     const branch = step.branches.find((b) => playbook.env.evaluate(b.when, ctx) === true);
-    const outcome: Outcome = branch ? ("goto" in branch ? { goto: branch.goto } : { verdict: branch.verdict }) : step.otherwise;
+    const outcome: Outcome = branch
+      ? "goto" in branch
+        ? { goto: branch.goto }
+        : { verdict: branch.verdict }
+      : step.otherwise;
     trace.push({
       target: analysis.facts.address,
       step: stepId,

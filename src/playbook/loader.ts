@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import type { Environment } from "@marcbachmann/cel-js";
-import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { UserError } from "../errors.js";
+import { describeIssue, dotted, locate, type Path } from "../yaml-location.js";
 import { createEnvironment } from "./cel.js";
 import { type Outcome, PlaybookSpec } from "./schema.js";
 import { splitTemplate } from "./template.js";
@@ -10,32 +11,6 @@ export interface Playbook {
   spec: PlaybookSpec;
   file: string;
   env: Environment;
-}
-
-type Path = readonly PropertyKey[];
-
-function locate(doc: ReturnType<typeof parseDocument>, counter: LineCounter, path: Path): string {
-  let node: unknown = doc.contents;
-  let found: YamlNode | undefined = doc.contents ?? undefined;
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
-      if (!pair) break;
-      node = pair.value;
-      found = (pair.value ?? pair.key) as YamlNode;
-    } else if (isSeq(node) && typeof key === "number") {
-      node = node.items[key];
-      if (!node) break;
-      found = node as YamlNode;
-    } else break;
-  }
-  const offset = found?.range?.[0] ?? 0;
-  const pos = counter.linePos(offset);
-  return `${pos.line}:${pos.col}`;
-}
-
-function dotted(path: Path): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
 }
 
 /** Parse and check a playbook: YAML, schema, graph and every CEL expression, before anything runs. */
@@ -52,7 +27,7 @@ export function parsePlaybook(text: string, file: string): Playbook {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path ?? [];
-    const where = locate(doc, counter, path);
+    const where = locate(doc, counter, path, issue?.code === "invalid_key");
     throw new UserError(
       "playbook_invalid",
       `${file}:${where}: ${dotted(path) || "playbook"}: ${describeIssue(issue)}.`,
@@ -62,7 +37,10 @@ export function parsePlaybook(text: string, file: string): Playbook {
   const spec = parsed.data;
   const env = createEnvironment();
   const fail = (path: Path, message: string): never => {
-    throw new UserError("playbook_invalid", `${file}:${locate(doc, counter, path)}: ${dotted(path)}: ${message}.`);
+    throw new UserError(
+      "playbook_invalid",
+      `${file}:${locate(doc, counter, path)}: ${dotted(path)}: ${message}.`,
+    );
   };
   const checkExpr = (path: Path, expr: string, wantBool: boolean) => {
     const result = env.check(expr);
@@ -79,7 +57,8 @@ export function parsePlaybook(text: string, file: string): Playbook {
   };
   const checkOutcome = (path: Path, o: Outcome) => {
     if ("goto" in o && !(o.goto in spec.steps)) fail([...path, "goto"], `no step named "${o.goto}"`);
-    if ("verdict" in o && !(o.verdict in spec.verdicts)) fail([...path, "verdict"], `no verdict named "${o.verdict}"`);
+    if ("verdict" in o && !(o.verdict in spec.verdicts))
+      fail([...path, "verdict"], `no verdict named "${o.verdict}"`);
   };
 
   if (!(spec.start in spec.steps)) fail(["start"], `no step named "${spec.start}"`);
@@ -95,17 +74,15 @@ export function parsePlaybook(text: string, file: string): Playbook {
   for (const [id, v] of Object.entries(spec.verdicts)) {
     checkTemplate(["verdicts", id, "title"], v.title);
     checkTemplate(["verdicts", id, "explain"], v.explain);
-    v.next_steps.forEach((s, i) => checkTemplate(["verdicts", id, "next_steps", i], s));
+    for (const [i, s] of v.next_steps.entries()) checkTemplate(["verdicts", id, "next_steps", i], s);
   }
   const cycle = findCycle(spec);
-  if (cycle) fail(["steps", cycle[0] ?? spec.start], `steps loop back on themselves (${cycle.join(" -> ")})`);
+  if (cycle)
+    fail(
+      ["steps", cycle[cycle.length - 2] ?? spec.start],
+      `steps loop back on themselves (${cycle.join(" -> ")})`,
+    );
   return { spec, file, env };
-}
-
-function describeIssue(issue: { code: string; message: string; keys?: string[] } | undefined): string {
-  if (!issue) return "invalid";
-  if (issue.code === "unrecognized_keys" && issue.keys) return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-  return issue.message.replace(/^Invalid input: /, "").replace(/\.$/, "");
 }
 
 function findCycle(spec: PlaybookSpec): string[] | undefined {
@@ -131,7 +108,10 @@ export function loadPlaybook(file: string): Playbook {
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    throw new UserError("file_not_found", `Cannot read playbook ${file}: the file does not exist or is not readable.`);
+    throw new UserError(
+      "file_not_found",
+      `Cannot read playbook ${file}: the file does not exist or is not readable.`,
+    );
   }
   return parsePlaybook(text, file);
 }

@@ -4,10 +4,7 @@ import { CiteKey } from "../facts/schema.js";
 const Id = z.string().regex(/^[a-z][a-z0-9_]*$/, "expected a lower_snake_case id");
 
 /** Where a step leads: another step, or a verdict. Exactly one of the two. */
-export const Outcome = z.union([
-  z.object({ goto: Id }).strict(),
-  z.object({ verdict: Id }).strict(),
-]);
+export const Outcome = z.union([z.object({ goto: Id }).strict(), z.object({ verdict: Id }).strict()]);
 export type Outcome = z.infer<typeof Outcome>;
 
 export const Branch = z.union([

@@ -25,7 +25,9 @@ function section(text: string): Block {
 function context(texts: string[]): Block {
   return {
     type: "context",
-    elements: texts.slice(0, SLACK_LIMITS.contextElements).map((t) => ({ type: "mrkdwn" as const, text: clip(t, SLACK_LIMITS.sectionText) })),
+    elements: texts
+      .slice(0, SLACK_LIMITS.contextElements)
+      .map((t) => ({ type: "mrkdwn" as const, text: clip(t, SLACK_LIMITS.sectionText) })),
   };
 }
 
@@ -45,7 +47,14 @@ function evidenceBlock(v: Verdict, max: number): Block | undefined {
 function verdictBlocks(v: Verdict, withEvidence: boolean): Block[] {
   const blocks: Block[] = [{ type: "divider" }];
   blocks.push(section(`*${escapeMrkdwn(v.title)}*\n${escapeMrkdwn(v.explanation)}`));
-  blocks.push(context([`\`${escapeMrkdwn(v.cause)}\``, `target \`${escapeMrkdwn(v.target)}\``, `clients saw ${v.status}`, `confidence ${v.confidence}`]));
+  blocks.push(
+    context([
+      `\`${escapeMrkdwn(v.cause)}\``,
+      `target \`${escapeMrkdwn(v.target)}\``,
+      `clients saw ${v.status}`,
+      `confidence ${v.confidence}`,
+    ]),
+  );
   if (withEvidence) {
     const ev = evidenceBlock(v, 4);
     if (ev) blocks.push(ev);
@@ -59,7 +68,13 @@ export function renderBlocks(d: Diagnosis): Block[] {
   const head: Block[] = [
     {
       type: "header",
-      text: { type: "plain_text", text: clip(`why502 · ${d.service} · ${d.status === "healthy" ? "healthy" : `${d.verdicts.length} cause${d.verdicts.length === 1 ? "" : "s"}`}`, SLACK_LIMITS.headerText) },
+      text: {
+        type: "plain_text",
+        text: clip(
+          `why502 · ${d.service} · ${d.status === "healthy" ? "healthy" : `${d.verdicts.length} cause${d.verdicts.length === 1 ? "" : "s"}`}`,
+          SLACK_LIMITS.headerText,
+        ),
+      },
     },
     section(escapeMrkdwn(d.summary)),
     context([
@@ -69,8 +84,16 @@ export function renderBlocks(d: Diagnosis): Block[] {
       `window ${d.window.since} → ${d.window.until}`,
     ]),
   ];
-  const hostsLine = d.hosts.map((h) => `${h.ok ? "✓" : "✗"} ${escapeMrkdwn(h.name)}${h.ok ? "" : ` (${escapeMrkdwn(h.failure?.code ?? "failed")})`}`).join("  ");
-  const tail: Block[] = [{ type: "divider" }, context([clip(`hosts: ${hostsLine}`, SLACK_LIMITS.sectionText)])];
+  const hostsLine = d.hosts
+    .map(
+      (h) =>
+        `${h.ok ? "✓" : "✗"} ${escapeMrkdwn(h.name)}${h.ok ? "" : ` (${escapeMrkdwn(h.failure?.code ?? "failed")})`}`,
+    )
+    .join("  ");
+  const tail: Block[] = [
+    { type: "divider" },
+    context([clip(`hosts: ${hostsLine}`, SLACK_LIMITS.sectionText)]),
+  ];
   if (d.masked > 0) tail.push(context([`${d.masked} secret${d.masked === 1 ? "" : "s"} masked in evidence`]));
 
   const budget = SLACK_LIMITS.blocks - head.length - tail.length - 1;
@@ -79,13 +102,18 @@ export function renderBlocks(d: Diagnosis): Block[] {
   for (const v of d.verdicts) {
     const full = verdictBlocks(v, true);
     const lean = verdictBlocks(v, false);
-    const pick = body.length + full.length <= budget ? full : body.length + lean.length <= budget ? lean : undefined;
+    const pick =
+      body.length + full.length <= budget ? full : body.length + lean.length <= budget ? lean : undefined;
     if (!pick) break;
     body.push(...pick);
     shown++;
   }
   if (shown < d.verdicts.length) {
-    body.push(context([`${d.verdicts.length - shown} more failing target(s) not shown: run \`why502 diagnose ${escapeMrkdwn(d.service)} --json\``]));
+    body.push(
+      context([
+        `${d.verdicts.length - shown} more failing target(s) not shown: run \`why502 diagnose ${escapeMrkdwn(d.service)} --json\``,
+      ]),
+    );
   }
   return [...head, ...body, ...tail];
 }

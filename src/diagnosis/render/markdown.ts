@@ -12,7 +12,9 @@ export function renderMarkdown(d: Diagnosis): string {
   out.push("");
   out.push(`**${d.status === "healthy" ? "Healthy" : "Failing"}**: ${d.summary}`);
   out.push("");
-  out.push(`Window ${d.window.since} to ${d.window.until}. Gateway: ${d.gateway.requests} requests, ${d.gateway.status502} × 502, ${d.gateway.status504} × 504.`);
+  out.push(
+    `Window ${d.window.since} to ${d.window.until}. Gateway: ${d.gateway.requests} requests, ${d.gateway.status502} × 502, ${d.gateway.status504} × 504.`,
+  );
   for (const v of d.verdicts) {
     out.push("");
     out.push(`## \`${v.cause}\` ${v.title}`);
@@ -37,7 +39,9 @@ export function renderMarkdown(d: Diagnosis): string {
   out.push("| host | role | status |");
   out.push("|---|---|---|");
   for (const h of d.hosts) {
-    out.push(`| ${h.name} | ${h.role} | ${h.ok ? "ok" : `${h.failure?.code}: ${h.failure?.message}`.replace(/\|/g, "\\|")} |`);
+    out.push(
+      `| ${h.name} | ${h.role} | ${h.ok ? "ok" : `${h.failure?.code}: ${h.failure?.message}`.replace(/\|/g, "\\|")} |`,
+    );
   }
   if (d.masked > 0) out.push("", `_${d.masked} secret(s) masked in evidence._`);
   return `${out.join("\n")}\n`;

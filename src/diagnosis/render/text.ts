@@ -8,18 +8,32 @@ export interface TextOptions {
   maxEvidence?: number;
 }
 
-const CODES = { bold: [1, 22], dim: [2, 22], red: [31, 39], green: [32, 39], yellow: [33, 39], cyan: [36, 39] } as const;
+const CODES = {
+  bold: [1, 22],
+  dim: [2, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  cyan: [36, 39],
+} as const;
 type Style = keyof typeof CODES;
 
 function styler(color: boolean) {
-  return (style: Style, s: string) => (color ? `\u001b[${CODES[style][0]}m${s}\u001b[${CODES[style][1]}m` : s);
+  return (style: Style, s: string) =>
+    color ? `\u001b[${CODES[style][0]}m${s}\u001b[${CODES[style][1]}m` : s;
 }
 
 function hhmmss(iso: string | undefined): string {
   return iso ? iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "Z") : "";
 }
 
-function verdictBlock(v: Verdict, i: number, total: number, paint: ReturnType<typeof styler>, max: number): string[] {
+function verdictBlock(
+  v: Verdict,
+  i: number,
+  total: number,
+  paint: ReturnType<typeof styler>,
+  max: number,
+): string[] {
   const lines: string[] = [];
   const colour: Style = v.confidence === "high" ? "red" : v.confidence === "medium" ? "yellow" : "cyan";
   const head = total > 1 ? `${i + 1}/${total} ` : "";
@@ -48,7 +62,9 @@ export function renderText(d: Diagnosis, opts: TextOptions): string {
   const max = opts.maxEvidence ?? 6;
   const out: string[] = [];
   const badge = d.status === "healthy" ? paint("green", "HEALTHY") : paint("red", "502");
-  out.push(`${paint("bold", `why502 ${d.service}`)}  ${badge}  ${paint("dim", `${hhmmss(d.window.since)} → ${hhmmss(d.window.until)}`)}`);
+  out.push(
+    `${paint("bold", `why502 ${d.service}`)}  ${badge}  ${paint("dim", `${hhmmss(d.window.since)} → ${hhmmss(d.window.until)}`)}`,
+  );
   out.push(d.summary);
   out.push(
     paint(
@@ -66,7 +82,9 @@ export function renderText(d: Diagnosis, opts: TextOptions): string {
     for (const t of d.trace) {
       out.push(`  ${paint("dim", t.target)} ${t.step}: ${t.question}`);
       if (t.value) out.push(`      seen: ${t.value}`);
-      out.push(`      → ${t.outcome}${t.evidence.length ? paint("dim", ` (${t.evidence.length} lines cited)`) : ""}`);
+      out.push(
+        `      → ${t.outcome}${t.evidence.length ? paint("dim", ` (${t.evidence.length} lines cited)`) : ""}`,
+      );
     }
     out.push("");
   }
@@ -76,9 +94,15 @@ export function renderText(d: Diagnosis, opts: TextOptions): string {
     const state = h.ok
       ? failed.length === 0
         ? paint("green", "ok")
-        : paint("yellow", `ok, ${failed.length} command(s) failed: ${failed.map((c) => `${c.id} (${c.failure})`).join(", ")}`)
+        : paint(
+            "yellow",
+            `ok, ${failed.length} command(s) failed: ${failed.map((c) => `${c.id} (${c.failure})`).join(", ")}`,
+          )
       : paint("red", `${h.failure?.code}: ${h.failure?.message}`);
-    const skew = h.skewMs !== undefined && Math.abs(h.skewMs) >= 1000 ? paint("yellow", ` clock skew ${Math.round(h.skewMs / 1000)} s`) : "";
+    const skew =
+      h.skewMs !== undefined && Math.abs(h.skewMs) >= 1000
+        ? paint("yellow", ` clock skew ${Math.round(h.skewMs / 1000)} s`)
+        : "";
     out.push(`  ${h.role.padEnd(7)} ${h.name.padEnd(14)} ${state}${skew}`);
   }
   const notes: string[] = [];

@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// npm run bench [-- --json] [-- --only parse]: speed and memory figures, one table.
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
+const outDir = `${root}bench-out`;
+mkdirSync(outDir, { recursive: true });
+const log = (s) => {
+  if (!json) process.stderr.write(`${s}\n`);
+};
+
+/** Real nginx error-log lines from the parser fixtures: the generated log repeats them with rising times. */
+function realLines() {
+  const dir = `${root}src/evidence/__fixtures__/nginx-error`;
+  const lines = [];
+  for (const f of readdirSync(dir).sort()) {
+    if (f.endsWith(".md")) continue;
+    for (const l of readFileSync(`${dir}/${f}`, "utf8").split("\n")) {
+      if (/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[/.test(l)) lines.push(l.slice(19));
+    }
+  }
+  if (lines.length === 0) throw new Error(`no plain nginx error-log lines in ${dir}`);
+  return lines;
+}
+
+function generate(file, size) {
+  if (existsSync(file) && statSync(file).size >= size) return;
+  log(`generating ${file} (${Math.round(size / 1e6)} MB)...`);
+  const lines = realLines();
+  const fd = openSync(file, "w");
+  let written = 0;
+  let t = Date.UTC(2026, 10, 25, 0, 0, 0);
+  let i = 0;
+  while (written < size) {
+    let chunk = "";
+    while (chunk.length < 1 << 20) {
+      const d = new Date(t);
+      const stamp = `${d.getUTCFullYear()}/${String(d.getUTCMonth() + 1).padStart(2, "0")}/${String(d.getUTCDate()).padStart(2, "0")} ${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}:${String(d.getUTCSeconds()).padStart(2, "0")}`;
+      chunk += `${stamp}${lines[i++ % lines.length]}\n`;
+      if (i % 50 === 0) t += 1000;
+    }
+    writeSync(fd, chunk);
+    written += Buffer.byteLength(chunk);
+  }
+  closeSync(fd);
+}
+
+function timeCommand(cmd, argv) {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(cmd, argv, { encoding: "utf8", maxBuffer: 1 << 20 });
+  if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd} failed: ${r.stderr}`);
+  return { ms: Number(process.hrtime.bigint() - started) / 1e6, out: r.stdout.trim() };
+}
+
+function parseRun(file) {
+  const out = execFileSync(process.execPath, [`${root}scripts/bench-parse.js`, file], { encoding: "utf8" });
+  return JSON.parse(out);
+}
+
+const rows = [];
+const figures = {};
+
+if (!only || only === "parse") {
+  const small = `${outDir}/nginx-error-100m.log`;
+  const big = `${outDir}/nginx-error-1g.log`;
+  generate(small, 100e6);
+  generate(big, 1e9);
+  parseRun(small); // warm the page cache
+  const grep = timeCommand("grep", ["-c", "", big]);
+  const p1g = parseRun(big);
+  const p100m = parseRun(small);
+  const mbps = p1g.bytes / 1e6 / (p1g.ms / 1000);
+  const grepMbps = statSync(big).size / 1e6 / (grep.ms / 1000);
+  figures.parseNginxError = {
+    fileBytes: p1g.bytes,
+    lines: p1g.lines,
+    records: p1g.records,
+    unreadable: p1g.unreadable,
+    seconds: p1g.ms / 1000,
+    mbPerSecond: Math.round(mbps * 10) / 10,
+    grepCountSeconds: grep.ms / 1000,
+    grepCountMbPerSecond: Math.round(grepMbps * 10) / 10,
+    peakRssMb1g: Math.round(p1g.maxRssKb / 1024),
+    peakRssMb100m: Math.round(p100m.maxRssKb / 1024),
+    targetMbPerSecond: 100,
+  };
+  rows.push([
+    "parse nginx-error, 1 GB",
+    `${figures.parseNginxError.mbPerSecond} MB/s`,
+    "≥ 100 MB/s",
+    mbps >= 100 ? "ok" : "MISS",
+  ]);
+  rows.push([
+    "grep -c, same file (baseline)",
+    `${figures.parseNginxError.grepCountMbPerSecond} MB/s`,
+    "",
+    "",
+  ]);
+  rows.push([
+    "peak RSS, 100 MB vs 1 GB log",
+    `${figures.parseNginxError.peakRssMb100m} MB vs ${figures.parseNginxError.peakRssMb1g} MB`,
+    "flat",
+    p1g.maxRssKb < p100m.maxRssKb * 1.5 ? "ok" : "MISS",
+  ]);
+}
+
+if (json) {
+  process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+} else {
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.max(...[["figure", "value", "target", ""], ...rows].map((r) => String(r[i]).length)),
+  );
+  for (const r of [["figure", "value", "target", ""], ...rows]) {
+    process.stdout.write(`${r.map((c, i) => String(c).padEnd(widths[i])).join("  ")}\n`);
+  }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Prints the diagnosis of each demo scenario as an on-call engineer would read it.
+// The bundles in demo/ hold real output recorded from the lab (see demo/README.md).
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { loadBundle } from "../dist/bundle/load.js";
+import { diagnoseBundle } from "../dist/diagnosis/diagnose.js";
+import { renderText } from "../dist/diagnosis/render/text.js";
+import { loadPlaybook } from "../dist/playbook/loader.js";
+
+const root = fileURLToPath(new URL("../", import.meta.url));
+const scenarios = JSON.parse(readFileSync(`${root}demo/scenarios.json`, "utf8"));
+const playbook = loadPlaybook(`${root}playbooks/why502.yaml`);
+const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const rule = "─".repeat(100);
+
+let wrong = 0;
+for (const s of scenarios) {
+  const diagnosis = diagnoseBundle(loadBundle(`${root}demo/${s.bundle}`), playbook);
+  const got = diagnosis.verdicts.map((v) => v.cause).sort();
+  const ok = JSON.stringify(got) === JSON.stringify([...s.expect].sort());
+  if (!ok) wrong++;
+  process.stdout.write(
+    `\n${rule}\nScenario: ${s.title}\n$ why502 diagnose ${diagnosis.service} --bundle demo/${s.bundle}\n${rule}\n`,
+  );
+  process.stdout.write(renderText(diagnosis, { color }));
+  if (!ok)
+    process.stdout.write(
+      `!! expected ${s.expect.join(", ") || "healthy"}, got ${got.join(", ") || "healthy"}\n`,
+    );
+}
+process.stdout.write(
+  `\n${scenarios.length - wrong} of ${scenarios.length} demo diagnoses gave the expected verdicts.\n`,
+);
+process.exitCode = wrong === 0 ? 0 : 1;

@@ -1,0 +1,385 @@
+import type {
+  BackendSpec,
+  Bundle,
+  CommandOutput,
+  Failure,
+  FailureCode,
+  HostBundle,
+  HostClock,
+  HostRole,
+} from "../bundle/schema.js";
+import type { Config } from "../config/schema.js";
+import { UserError } from "../errors.js";
+import { type NginxConf, nginxConfParser, summarizeConf } from "../evidence/nginx-conf.js";
+import { parseText } from "../evidence/run.js";
+import type { ResolvedHost } from "./hosts.js";
+import {
+  type BackendTarget,
+  backendSections,
+  configuredBackends,
+  gatewaySections,
+  type PlannedSection,
+} from "./plan.js";
+import { buildScript } from "./script.js";
+import { parseClock, type SectionResult, splitSections } from "./sections.js";
+import { isTransportError, type Transport } from "./transport.js";
+
+export interface Progress {
+  host: string;
+  state: "connecting" | "collecting" | "done" | "failed";
+  done: number;
+  total: number;
+  detail?: string;
+}
+
+export interface CollectDeps {
+  resolve(name: string): ResolvedHost;
+  connect(host: ResolvedHost, timeoutMs: number): Promise<Transport>;
+  now(): number;
+  nonce(): string;
+  onProgress?: (p: Progress) => void;
+}
+
+export interface CollectOptions {
+  service: string;
+  sinceMs: number;
+  deadlineMs?: number;
+}
+
+interface HostJob {
+  name: string;
+  role: HostRole;
+  resolved: ResolvedHost;
+  sections: PlannedSection[];
+}
+
+/** Plus the parsed nginx -T of a gateway, for discovery. */
+interface HostOutcome {
+  host: HostBundle;
+  conf?: NginxConf;
+}
+
+const transportCode: Record<string, FailureCode> = {
+  unreachable: "unreachable",
+  auth_failed: "auth_failed",
+  host_key_unknown: "host_key_unknown",
+  host_key_mismatch: "host_key_mismatch",
+  host_key_revoked: "host_key_mismatch",
+  timeout: "timeout",
+  error: "error",
+};
+
+function sectionFailure(r: SectionResult | undefined, incomplete: boolean): Failure | undefined {
+  if (incomplete)
+    return { code: "timeout", message: "the section did not finish before the command timeout" };
+  if (!r) return { code: "error", message: "the section produced no output (the script stopped early)" };
+  const first = r.stderr.trim().split("\n")[0] ?? "";
+  if (r.timedOut) return { code: "timeout", message: `timed out${first ? `: ${first}` : ""}` };
+  if (r.missing) return { code: "command_missing", message: first || "command not found" };
+  if (r.denied) return { code: "permission_denied", message: first || "permission denied" };
+  if (r.exitCode !== 0 && r.stdout === "" && first) return { code: "error", message: first };
+  return undefined;
+}
+
+function offsetOfZone(zone: string, atMs: number): number | undefined {
+  try {
+    const parts = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      timeZoneName: "longOffset",
+    }).formatToParts(atMs);
+    const name = parts.find((p) => p.type === "timeZoneName")?.value ?? "";
+    const m = /GMT([+-])(\d\d):(\d\d)/.exec(name);
+    if (!m) return name === "GMT" ? 0 : undefined;
+    const mins = Number(m[2]) * 60 + Number(m[3]);
+    return m[1] === "-" ? -mins : mins;
+  } catch {
+    return undefined;
+  }
+}
+
+function addressesOf(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/\binet6? ([0-9a-fA-F:.]+)\//g)) if (m[1]) out.add(m[1]);
+  if (out.size === 0)
+    for (const w of text.trim().split(/\s+/)) if (/^[0-9a-fA-F:.]+$/.test(w) && w.length > 2) out.add(w);
+  return [...out];
+}
+
+async function runHost(
+  job: HostJob,
+  opts: CollectOptions,
+  config: Config,
+  deps: CollectDeps,
+  deadlineAt: number,
+): Promise<HostOutcome> {
+  const { resolved } = job;
+  const base: HostBundle = {
+    name: job.name,
+    address: resolved.address,
+    role: job.role,
+    addresses: [resolved.address],
+    commands: [],
+  };
+  const remaining = () => deadlineAt - deps.now();
+  let transport: Transport | undefined;
+  try {
+    deps.onProgress?.({ host: job.name, state: "connecting", done: 0, total: 0 });
+    transport = await deps.connect(resolved, Math.max(1, Math.min(config.ssh.connect_timeout, remaining())));
+    deps.onProgress?.({ host: job.name, state: "collecting", done: 0, total: 0 });
+    const nonce = deps.nonce();
+    const script = buildScript(
+      job.sections.map((s) => s.spec),
+      { sinceEpochSeconds: Math.floor(opts.sinceMs / 1000), nonce },
+    );
+    const maxBytes =
+      job.sections.reduce((n, s) => n + ("maxBytes" in s.spec ? s.spec.maxBytes : 4096) + 4096, 0) * 2;
+    const started = deps.now();
+    let stdout: string;
+    let stderr: string;
+    try {
+      const r = await transport.exec(script, {
+        timeoutMs: Math.max(1, Math.min(config.ssh.command_timeout, remaining())),
+        maxBytes,
+      });
+      stdout = r.stdout;
+      stderr = r.stderr;
+    } catch (e) {
+      if (!isTransportError(e) || e.code !== "timeout" || !e.partial) throw e;
+      stdout = e.partial.stdout;
+      stderr = e.partial.stderr;
+    }
+    const finished = deps.now();
+    const { sections, incomplete } = splitSections(stdout, stderr, nonce);
+    const host: HostBundle = { ...base };
+    const outcome: HostOutcome = { host };
+    const clockSection = sections.get("clock");
+    if (clockSection) {
+      const raw = parseClock(clockSection);
+      if (!("error" in raw)) {
+        const zoneOffset = resolved.timezone ? offsetOfZone(resolved.timezone, raw.nowMs) : undefined;
+        const clock: HostClock = {
+          now: new Date(raw.nowMs).toISOString(),
+          utcOffsetMinutes: zoneOffset ?? raw.utcOffsetMinutes,
+          bootTime: raw.bootTimeIso,
+          skewMs: Math.round(raw.nowMs - (started + finished) / 2),
+        };
+        const tz = resolved.timezone ?? raw.timezone;
+        if (tz) clock.timezone = tz;
+        host.clock = clock;
+      }
+    }
+    const addr = sections.get("addresses");
+    if (addr) host.addresses = [...new Set([resolved.address, ...addressesOf(addr.stdout)])];
+    for (const s of job.sections) {
+      if (!s.kind) continue;
+      const r = sections.get(s.spec.id);
+      const out: CommandOutput = {
+        id: s.spec.id,
+        kind: s.kind,
+        source: s.source,
+        command: s.display,
+        exitCode: r?.exitCode ?? null,
+        stdout: r?.stdout ?? "",
+        stderr: r?.stderr ?? "",
+        durationMs: r?.durationMs ?? 0,
+        truncated: r?.truncated ?? false,
+      };
+      if (s.options) out.options = s.options;
+      const failure = sectionFailure(r, incomplete.includes(s.spec.id));
+      if (failure) out.failure = failure;
+      host.commands.push(out);
+      if (s.kind === "nginx-conf" && !failure) {
+        outcome.conf = summarizeConf(
+          parseText(nginxConfParser, out.stdout, { host: job.name, source: s.source, utcOffsetMinutes: 0 })
+            .records,
+        );
+      }
+    }
+    deps.onProgress?.({ host: job.name, state: "done", done: 0, total: 0 });
+    return outcome;
+  } catch (e) {
+    const failure: Failure = isTransportError(e)
+      ? { code: transportCode[e.code] ?? "error", message: e.message }
+      : { code: "error", message: e instanceof Error ? e.message : String(e) };
+    deps.onProgress?.({ host: job.name, state: "failed", done: 0, total: 0, detail: failure.message });
+    return { host: { ...base, failure } };
+  } finally {
+    await transport?.close().catch(() => undefined);
+  }
+}
+
+/** Run jobs with a concurrency limit; every job resolves (failures are outcomes). */
+async function runAll<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Resolve with the outcome, or with a timeout failure when the global deadline passes first. */
+function withDeadline(
+  job: HostJob,
+  p: Promise<HostOutcome>,
+  deadlineAt: number,
+  now: () => number,
+): Promise<HostOutcome> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<HostOutcome>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          host: {
+            name: job.name,
+            address: job.resolved.address,
+            role: job.role,
+            addresses: [job.resolved.address],
+            commands: [],
+            failure: { code: "timeout", message: `${job.name} did not finish before the global deadline` },
+          },
+        }),
+      Math.max(0, deadlineAt - now()),
+    );
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+function backendJob(
+  config: Config,
+  deps: CollectDeps,
+  b: BackendTarget,
+  sinceEpoch: number,
+  address?: string,
+): HostJob {
+  const resolved = deps.resolve(b.host);
+  if (address) resolved.address = address;
+  return {
+    name: b.host,
+    role: "backend",
+    resolved,
+    sections: backendSections(b, sinceEpoch, config.defaults.max_bytes),
+  };
+}
+
+/** Collect a service's evidence from its gateways and backends into a bundle, by the deadline. */
+export async function collect(config: Config, opts: CollectOptions, deps: CollectDeps): Promise<Bundle> {
+  const found = config.services[opts.service];
+  if (!found) {
+    throw new UserError(
+      "not_found",
+      `No service "${opts.service}" in the config: use one of ${Object.keys(config.services).join(", ")}.`,
+    );
+  }
+  const service = found;
+  const start = deps.now();
+  const deadlineAt = start + (opts.deadlineMs ?? config.defaults.deadline);
+  const sinceEpoch = Math.floor(opts.sinceMs / 1000);
+  const limit = config.defaults.concurrency;
+  const run = (job: HostJob) =>
+    withDeadline(job, runHost(job, opts, config, deps, deadlineAt), deadlineAt, deps.now);
+
+  const needsDiscovery = service.gateways.some(
+    (g) => g.error_log === "discover" || g.access_log === "discover",
+  );
+  const explicit = configuredBackends(config, service);
+  const gatewayJobs = (
+    paths: (g: (typeof service.gateways)[number]) => { errorLog?: string; accessLog?: string },
+  ) =>
+    service.gateways.map((g) => ({
+      name: g.host,
+      role: "gateway" as const,
+      resolved: deps.resolve(g.host),
+      sections: gatewaySections(g, paths(g), config.defaults.max_bytes),
+    }));
+  const explicitPaths = (g: (typeof service.gateways)[number]) => ({
+    ...(g.error_log !== "discover" ? { errorLog: g.error_log } : {}),
+    ...(g.access_log !== "discover" ? { accessLog: g.access_log } : {}),
+  });
+
+  let gateways: HostOutcome[];
+  let backends: HostOutcome[] = [];
+  const backendJobs = explicit.map((b) => backendJob(config, deps, b, sinceEpoch));
+  if (!needsDiscovery) {
+    const all = await runAll([...gatewayJobs(explicitPaths), ...backendJobs], limit, run);
+    gateways = all.slice(0, service.gateways.length);
+    backends = all.slice(service.gateways.length);
+  } else {
+    // First learn the log paths from nginx -T, then read them; backends run meanwhile.
+    const firstGateways = runAll(
+      gatewayJobs(() => ({})),
+      limit,
+      run,
+    );
+    const backendRun = runAll(backendJobs, limit, run);
+    const first = await firstGateways;
+    gateways = await runAll(
+      service.gateways.map((g, i) => {
+        const conf = first[i]?.conf;
+        const paths = explicitPaths(g);
+        const errorLog = paths.errorLog ?? conf?.errorLogs.find((l) => l.path.startsWith("/"))?.path;
+        const accessLog = paths.accessLog ?? conf?.accessLogs.find((l) => l.path.startsWith("/"))?.path;
+        return {
+          name: g.host,
+          role: "gateway" as const,
+          resolved: deps.resolve(g.host),
+          sections: gatewaySections(
+            g,
+            { ...(errorLog ? { errorLog } : {}), ...(accessLog ? { accessLog } : {}) },
+            config.defaults.max_bytes,
+          ),
+        };
+      }),
+      limit,
+      run,
+    );
+    backends = await backendRun;
+  }
+
+  const specs: BackendSpec[] = [];
+  for (const b of explicit) {
+    const r = deps.resolve(b.host);
+    const spec: BackendSpec = { host: b.host, address: r.address, port: b.port };
+    if (b.process && "systemd_unit" in b.process) spec.unit = b.process.systemd_unit;
+    if (b.process && "name" in b.process) spec.process = b.process.name;
+    specs.push(spec);
+  }
+
+  if (service.backends.from_upstream && service.upstream) {
+    const conf = gateways.find((g) => g.conf)?.conf;
+    const servers = conf?.upstreams[service.upstream]?.servers ?? [];
+    const targets = servers
+      .filter((s) => s.host && s.port && !s.unix)
+      .map((s) => ({
+        host: String(s.host),
+        port: Number(s.port),
+        process: service.backends.process,
+        appLogs: service.backends.app_logs ?? [],
+        journalFile: service.backends.journal_file,
+        kernelLog: service.backends.kernel_log ?? config.defaults.kernel_log,
+      }));
+    backends.push(
+      ...(await runAll(
+        targets.map((t) => backendJob(config, deps, t, sinceEpoch, t.host)),
+        limit,
+        run,
+      )),
+    );
+  }
+
+  const until = deps.now();
+  const bundle: Bundle = {
+    version: 1,
+    service: opts.service,
+    collectedAt: new Date(until).toISOString(),
+    window: { since: new Date(opts.sinceMs).toISOString(), until: new Date(until).toISOString() },
+    backends: specs,
+    hosts: [...gateways, ...backends].map((o) => o.host),
+  };
+  if (service.upstream) bundle.upstream = service.upstream;
+  return bundle;
+}

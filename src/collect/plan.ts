@@ -1,0 +1,207 @@
+import type { HostRole } from "../bundle/schema.js";
+import type { Config, Gateway, KernelLog, ProcessSpec, Service } from "../config/schema.js";
+import type { EvidenceKind } from "../evidence/types.js";
+import type { SectionSpec } from "./script.js";
+import { shQuote } from "./shell-quote.js";
+
+/**
+ * The read-only allowlist. Every command why502 ever runs on a host is one of these templates; arguments
+ * come only from the validated config and are quoted with shQuote. Nothing from Slack or a webhook reaches
+ * here: those only pick a service name, which must exist in the config.
+ */
+export const TEMPLATE_IDS = [
+  "clock",
+  "addresses",
+  "nginx-conf",
+  "nginx-error-log",
+  "nginx-access-log",
+  "ps",
+  "ss",
+  "systemd-show",
+  "systemd-journal",
+  "journal-file",
+  "kernel",
+  "app-log",
+] as const;
+export type TemplateId = (typeof TEMPLATE_IDS)[number];
+
+/** One section of a host's collection script, and how to read its output. */
+export interface PlannedSection {
+  template: TemplateId;
+  spec: SectionSpec;
+  /** Parser of the output; undefined for clock and addresses, which the runner reads itself. */
+  kind?: EvidenceKind;
+  /** File or command the text comes from (the records' `source`). */
+  source: string;
+  /** What runs, for `why502 plan` and the audit trail. */
+  display: string;
+  options?: Record<string, string>;
+}
+
+export interface HostPlan {
+  /** Inventory name. */
+  name: string;
+  role: HostRole;
+  sections: PlannedSection[];
+}
+
+const SMALL = 256 * 1024;
+const CMD_TIMEOUT = 5;
+
+function command(
+  template: TemplateId,
+  id: string,
+  shell: string,
+  kind: EvidenceKind | undefined,
+  source: string,
+  maxBytes = SMALL,
+): PlannedSection {
+  const section: PlannedSection = {
+    template,
+    spec: { id, type: "command", shell, maxBytes, timeoutSeconds: CMD_TIMEOUT },
+    source,
+    display: shell,
+  };
+  if (kind) section.kind = kind;
+  return section;
+}
+
+function logWindow(
+  template: TemplateId,
+  id: string,
+  path: string,
+  kind: EvidenceKind,
+  maxBytes: number,
+): PlannedSection {
+  return {
+    template,
+    spec: { id, type: "log-window", path, maxBytes, rotated: true },
+    kind,
+    source: path,
+    display: `read ${path} (and rotated files) from the window start, at most ${maxBytes} bytes`,
+  };
+}
+
+function common(): PlannedSection[] {
+  return [
+    {
+      template: "clock",
+      spec: { id: "clock", type: "clock" },
+      source: "clock",
+      display: "date; cat /proc/uptime; zone name",
+    },
+    command("addresses", "addresses", "ip -o addr show 2>/dev/null || hostname -I", undefined, "ip -o addr"),
+  ];
+}
+
+/** Sections for one gateway. `paths` are the log paths, already discovered from nginx -T when configured so. */
+export function gatewaySections(
+  gw: Gateway,
+  paths: { errorLog?: string; accessLog?: string },
+  maxBytes: number,
+): PlannedSection[] {
+  const out = common();
+  const argv = gw.nginx_t.map(shQuote).join(" ");
+  out.push(command("nginx-conf", "nginx-conf", argv, "nginx-conf", gw.nginx_t.join(" "), 2 * 1024 * 1024));
+  if (paths.errorLog)
+    out.push(logWindow("nginx-error-log", "nginx-error-log", paths.errorLog, "nginx-error", maxBytes));
+  if (paths.accessLog) {
+    const s = logWindow("nginx-access-log", "nginx-access-log", paths.accessLog, "nginx-access", maxBytes);
+    if (gw.log_format) s.options = { format: gw.log_format };
+    out.push(s);
+  }
+  return out;
+}
+
+function psShell(p: ProcessSpec): string {
+  const ps = "LC_ALL=C ps -o pid,lstart,etimes,args";
+  if ("systemd_unit" in p)
+    return `pid=$(systemctl show -p MainPID --value ${shQuote(p.systemd_unit)}) && ${ps} -p "$pid"`;
+  if ("name" in p) return `${ps} -C ${shQuote(p.name)}`;
+  return `pid=$(cat ${shQuote(p.pid_file)}) && ${ps} -p "$pid"`;
+}
+
+const SHOW_PROPS =
+  "Id,MainPID,NRestarts,ActiveState,SubState,Result,ExecMainCode,ExecMainStatus,ExecMainStartTimestamp,ExecMainExitTimestamp,ActiveEnterTimestamp,InactiveEnterTimestamp";
+
+function kernelSection(k: KernelLog, sinceEpoch: number, maxBytes: number): PlannedSection {
+  if (typeof k === "object") return logWindow("kernel", "kernel", k.file, "kernel", maxBytes);
+  if (k === "journal") {
+    return command(
+      "kernel",
+      "kernel",
+      `journalctl -k --since @${sinceEpoch} -o short-iso --no-pager -q`,
+      "kernel",
+      "journalctl -k",
+      maxBytes,
+    );
+  }
+  const shell =
+    k === "dmesg" ? "dmesg" : k === "sudo-dmesg" ? "sudo -n dmesg" : "dmesg 2>/dev/null || sudo -n dmesg";
+  return {
+    template: "kernel",
+    spec: { id: "kernel", type: "dmesg-window", shell, maxBytes, timeoutSeconds: CMD_TIMEOUT },
+    kind: "kernel",
+    source: "dmesg",
+    display: `${shell} (lines since the window start)`,
+  };
+}
+
+export interface BackendTarget {
+  host: string;
+  port: number;
+  process?: ProcessSpec | undefined;
+  appLogs: string[];
+  journalFile?: string | undefined;
+  kernelLog: KernelLog;
+}
+
+/** Sections for one backend host. */
+export function backendSections(b: BackendTarget, sinceEpoch: number, maxBytes: number): PlannedSection[] {
+  const out = common();
+  if (b.process) out.push(command("ps", "ps", psShell(b.process), "ps", "ps"));
+  out.push(
+    command("ss", "ss", `ss -ltnpH ${shQuote(`sport = :${b.port}`)}`, "ss", `ss -ltnp sport = :${b.port}`),
+  );
+  if (b.process && "systemd_unit" in b.process) {
+    const unit = shQuote(b.process.systemd_unit);
+    out.push(
+      command(
+        "systemd-show",
+        "systemd-show",
+        `systemctl show -p ${SHOW_PROPS} ${unit}`,
+        "systemd",
+        `systemctl show ${b.process.systemd_unit}`,
+      ),
+    );
+    out.push(
+      command(
+        "systemd-journal",
+        "systemd-journal",
+        `journalctl -u ${unit} --since @${sinceEpoch} -o short-iso --no-pager -q`,
+        "systemd",
+        `journalctl -u ${b.process.systemd_unit}`,
+        maxBytes,
+      ),
+    );
+  }
+  if (b.journalFile) out.push(logWindow("journal-file", "journal-file", b.journalFile, "systemd", maxBytes));
+  out.push(kernelSection(b.kernelLog, sinceEpoch, maxBytes));
+  b.appLogs.forEach((path, i) => {
+    out.push(logWindow("app-log", `app-log-${i + 1}`, path, "app", maxBytes));
+  });
+  return out;
+}
+
+/** The backend targets of a service whose instances the config lists. */
+export function configuredBackends(config: Config, service: Service): BackendTarget[] {
+  const b = service.backends;
+  return (b.instances ?? []).map((i) => ({
+    host: i.host,
+    port: i.port ?? b.port ?? 80,
+    process: i.process ?? b.process,
+    appLogs: i.app_logs ?? b.app_logs ?? [],
+    journalFile: i.journal_file ?? b.journal_file,
+    kernelLog: i.kernel_log ?? b.kernel_log ?? config.defaults.kernel_log,
+  }));
+}

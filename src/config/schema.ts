@@ -1,0 +1,178 @@
+import { z } from "zod";
+import { parseDuration } from "./duration.js";
+
+/** A duration written as `30m`, `20s`, `500ms`; parsed to milliseconds. */
+export const Duration = z
+  .string()
+  .refine((s) => parseDuration(s) !== undefined, {
+    message: "expected a duration like 500ms, 20s, 30m or 1h",
+  })
+  .transform((s) => parseDuration(s) ?? 0);
+
+/** Paths and names that end up quoted in shell commands: printable, no newlines, no NUL. */
+const SafeText = z
+  .string()
+  .min(1)
+  .regex(/^[^\n\r\0]+$/, "expected one line of text")
+  .max(4096);
+const AbsPath = SafeText.refine((s) => s.startsWith("/") || s.startsWith("~/"), {
+  message: "expected an absolute path",
+});
+const HostName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:[\]-]+$/, "expected a host name or address (letters, digits, . - _ :)");
+const Port = z.number().int().min(1).max(65535);
+const ServiceName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "expected a service name (lower case letters, digits, . _ -)");
+const Argv = z.array(SafeText).min(1);
+
+export const SshSettings = z
+  .object({
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_.-]*$/i, "expected a user name")
+      .optional(),
+    port: Port.default(22),
+    identity_file: z.union([AbsPath, z.array(AbsPath)]).optional(),
+    /** Use the ssh-agent at SSH_AUTH_SOCK. */
+    agent: z.boolean().default(true),
+    known_hosts: z.union([AbsPath, z.array(AbsPath)]).default(["~/.ssh/known_hosts"]),
+    /** Bastion: `user@host:port` or a host from `hosts:`. */
+    jump: SafeText.optional(),
+    /** Read HostName, User, Port, IdentityFile, ProxyJump from this OpenSSH client config. */
+    ssh_config: z.union([AbsPath, z.literal(false)]).default("~/.ssh/config"),
+    connect_timeout: Duration.prefault("5s"),
+    command_timeout: Duration.prefault("10s"),
+  })
+  .strict();
+export type SshSettings = z.infer<typeof SshSettings>;
+
+export const HostSettings = z
+  .object({
+    address: HostName.optional(),
+    port: Port.optional(),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_.-]*$/i, "expected a user name")
+      .optional(),
+    identity_file: z.union([AbsPath, z.array(AbsPath)]).optional(),
+    known_hosts: z.union([AbsPath, z.array(AbsPath)]).optional(),
+    jump: z.union([SafeText, z.literal(false)]).optional(),
+    /** Trust an unknown host key on first use. Off by default: say so per host, knowingly. */
+    insecure_accept_unknown_host_key: z.boolean().default(false),
+    /** IANA zone of the host's logs, when not the system zone (`Europe/Berlin`). */
+    timezone: z
+      .string()
+      .regex(/^[A-Za-z_+-]+(\/[A-Za-z0-9_+-]+)*$/, "expected an IANA zone like Europe/Berlin")
+      .optional(),
+    /** Run collection without SSH on this machine (tests, or the bot running on the gateway itself). */
+    local: z.boolean().default(false),
+  })
+  .strict();
+export type HostSettings = z.infer<typeof HostSettings>;
+
+export const KernelLog = z.union([
+  z.enum(["auto", "dmesg", "sudo-dmesg", "journal"]),
+  z.object({ file: AbsPath }).strict(),
+]);
+export type KernelLog = z.infer<typeof KernelLog>;
+
+/** How to find the backend process. Exactly one way. */
+export const ProcessSpec = z.union([
+  z
+    .object({
+      systemd_unit: z.string().regex(/^[A-Za-z0-9@_.:-]+$/, "expected a unit name like checkout.service"),
+    })
+    .strict(),
+  z
+    .object({
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9_.:-]{1,15}$/, "expected a process name (comm, at most 15 characters)"),
+    })
+    .strict(),
+  z.object({ pid_file: AbsPath }).strict(),
+]);
+export type ProcessSpec = z.infer<typeof ProcessSpec>;
+
+const BackendCommon = {
+  port: Port.optional(),
+  process: ProcessSpec.optional(),
+  app_logs: z.array(AbsPath).optional(),
+  /** A file holding systemd-style journal lines for the unit, when there is no journald to ask. */
+  journal_file: AbsPath.optional(),
+  kernel_log: KernelLog.optional(),
+};
+
+export const BackendInstance = z.object({ host: HostName, ...BackendCommon }).strict();
+export type BackendInstance = z.infer<typeof BackendInstance>;
+
+export const Backends = z
+  .object({
+    ...BackendCommon,
+    /** The backend hosts, or... */
+    instances: z.array(BackendInstance).optional(),
+    /** ...the servers of the nginx upstream, as `nginx -T` lists them. */
+    from_upstream: z.boolean().default(false),
+  })
+  .strict()
+  .refine((b) => (b.instances?.length ?? 0) > 0 || b.from_upstream, {
+    message: "expected either instances (a list of hosts) or from_upstream: true",
+  });
+export type Backends = z.infer<typeof Backends>;
+
+export const Gateway = z
+  .object({
+    host: HostName,
+    /** The command that prints the full config, as argv (default: nginx -T). */
+    nginx_t: Argv.default(["nginx", "-T"]),
+    /** Error log path, or `discover` to take it from `nginx -T`. */
+    error_log: z.union([AbsPath, z.literal("discover")]).default("discover"),
+    access_log: z.union([AbsPath, z.literal("discover")]).default("discover"),
+    /** The access log's log_format string, when `nginx -T` cannot tell. */
+    log_format: SafeText.optional(),
+  })
+  .strict();
+export type Gateway = z.infer<typeof Gateway>;
+
+export const Service = z
+  .object({
+    gateways: z.array(Gateway).min(1),
+    /** The upstream{} group serving the service. */
+    upstream: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, "expected an upstream name")
+      .optional(),
+    backends: Backends,
+  })
+  .strict();
+export type Service = z.infer<typeof Service>;
+
+export const Defaults = z
+  .object({
+    window: Duration.prefault("30m"),
+    deadline: Duration.prefault("20s"),
+    concurrency: z.number().int().min(1).max(256).default(16),
+    /** Byte cap per collected section. */
+    max_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(4 * 1024 * 1024),
+    kernel_log: KernelLog.default("auto"),
+  })
+  .strict();
+export type Defaults = z.infer<typeof Defaults>;
+
+export const Config = z
+  .object({
+    ssh: SshSettings.default(SshSettings.parse({})),
+    defaults: Defaults.default(Defaults.parse({})),
+    hosts: z.record(HostName, HostSettings).default({}),
+    services: z
+      .record(ServiceName, Service)
+      .refine((s) => Object.keys(s).length > 0, { message: "expected at least one service" }),
+  })
+  .strict();
+export type Config = z.infer<typeof Config>;
