@@ -116,7 +116,7 @@ export function analyseBackend(
       out.pid = newest.pid;
       out.startedAt = newest.startTime ?? "";
       cite.process.push(refOf(newest));
-      if (newest.startTime && ms(newest.startTime) > firstErrorMs && inWindow(newest.startTime, window)) {
+      if (newest.startTime && ms(newest.startTime) >= firstErrorMs && inWindow(newest.startTime, window)) {
         out.restarted = true;
         cite.restart.push(refOf(newest));
       }

@@ -1,0 +1,60 @@
+import type { BackendMode, ScenarioName } from "./lab-info.js";
+
+/** The Nth request to the failing backend triggers its failure (crash, oom). */
+export const FAIL_AFTER = 8;
+export const WRITE_TIMEOUT_MS = 2000;
+export const SLOW_HANDLER_MS = 5000;
+export const BACKEND_PORT = 18080;
+export const GATEWAY_ADDRESS = "127.0.0.10";
+export const GATEWAY_PORT = 18000;
+export const SSH_PORT = 2222;
+export const UPSTREAM = "checkout";
+
+export interface BackendPlan {
+  mode: BackendMode;
+  appArgs: string[];
+}
+
+/** Up to 9 backends live on 127.0.0.11..19; the bench variant (more) on 127.0.0.41..99. */
+export function backendAddresses(count: number): string[] {
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`backends must be a positive integer, got ${count}`);
+  if (count > 59) throw new Error(`at most 59 backends (127.0.0.41..99), got ${count}`);
+  const first = count <= 9 ? 11 : 41;
+  return Array.from({ length: count }, (_, i) => `127.0.0.${first + i}`);
+}
+
+/** An address in 127.0.0.11..19 where no backend lives: where a stale upstream points. */
+export function staleAddress(addresses: string[]): string {
+  for (let i = 13; i <= 19; i++) if (!addresses.includes(`127.0.0.${i}`)) return `127.0.0.${i}`;
+  for (let i = 11; i < 13; i++) if (!addresses.includes(`127.0.0.${i}`)) return `127.0.0.${i}`;
+  throw new Error("no free address in 127.0.0.11..19 for a stale upstream target");
+}
+
+/** Backend 1 carries the scenario's failure; the others are healthy replicas. */
+export function planBackends(scenario: ScenarioName | undefined, count: number): BackendPlan[] {
+  const ok: BackendPlan = { mode: "ok", appArgs: [] };
+  const first = ((): BackendPlan => {
+    switch (scenario) {
+      case "crash":
+        return { mode: "crash", appArgs: ["--fail-after", String(FAIL_AFTER)] };
+      case "oom":
+      case "two-causes":
+        return { mode: "oom", appArgs: ["--fail-after", String(FAIL_AFTER)] };
+      case "fatal":
+        return { mode: "fatal", appArgs: [] };
+      case "write-timeout":
+        return {
+          mode: "write-timeout",
+          appArgs: ["--write-timeout-ms", String(WRITE_TIMEOUT_MS), "--handler-ms", String(SLOW_HANDLER_MS)],
+        };
+      case "stale-upstream":
+      case "healthy":
+      case undefined:
+        return ok;
+    }
+  })();
+  const rest: BackendPlan =
+    scenario === "write-timeout" ? { mode: "ok", appArgs: ["--handler-ms", String(SLOW_HANDLER_MS)] } : ok;
+  return Array.from({ length: count }, (_, i) => (i === 0 ? first : rest));
+}

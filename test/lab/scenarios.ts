@@ -1,0 +1,185 @@
+import type { Backend } from "./backend.js";
+import {
+  accessEntries,
+  awaitAccessCount,
+  awaitErrorLine,
+  awaitOomKillLine,
+  ERROR_KINDS,
+  type ErrorKind,
+  errorLinesSync,
+} from "./evidence.js";
+import type { Lab } from "./lab.js";
+import type { ExpectedVerdict, ScenarioName } from "./lab-info.js";
+import { FAIL_AFTER, GATEWAY_ADDRESS, GATEWAY_PORT, UPSTREAM } from "./scenario-plan.js";
+import { countByStatus, type Reply, sendTraffic, type TrafficOptions } from "./traffic.js";
+
+export interface BackendOutcome {
+  name: string;
+  target: string;
+  pidBefore: number | undefined;
+  pidAfter: number | undefined;
+  /** supervisor restarts during the scenario */
+  restarts: number;
+  exit?: { code: number | null; signal: string | null; result: string };
+}
+
+export interface ScenarioSummary {
+  scenario: ScenarioName;
+  /**
+   * The verdict per failing target. `healthy` has no failing target: its one entry names the
+   * upstream group ("checkout") with verdict "healthy".
+   */
+  expected: ExpectedVerdict[];
+  /** the incident window: from before the first request to after the last evidence was written */
+  startedAt: string;
+  endedAt: string;
+  requests: { total: number; byStatus: Record<string, number> };
+  backends: BackendOutcome[];
+  /** nginx's servers for the upstream at the end (a reload may have changed them) */
+  servers: string[];
+  /** the lines that prove the failure happened, as the lab awaited them */
+  evidence: string[];
+}
+
+interface Run {
+  replies: Reply[];
+  evidence: string[];
+  exits: Map<string, BackendOutcome["exit"]>;
+}
+
+const traffic = (o: Omit<TrafficOptions, "host" | "port">) =>
+  sendTraffic({ host: GATEWAY_ADDRESS, port: GATEWAY_PORT, ...o });
+
+export async function runScenario(lab: Lab, name: ScenarioName): Promise<ScenarioSummary> {
+  const startedAt = new Date().toISOString();
+  const logged = (await accessEntries(lab)).length;
+  const before = lab.backends.map((b) => ({ b, pid: b.currentPid(), events: b.events.length }));
+  const run: Run = { replies: [], evidence: [], exits: new Map() };
+  const first = lab.backends[0];
+  if (first === undefined) throw new Error("the lab has no backend");
+  const target = first.info.target;
+
+  let expected: ExpectedVerdict[];
+  switch (name) {
+    case "healthy":
+      run.replies.push(...(await traffic({ count: 40, concurrency: 4 })));
+      expected = [{ target: UPSTREAM, verdict: "healthy" }];
+      break;
+    case "crash":
+      await failAndRecover(lab, first, "traffic", ["prematureClose", "refused"], run);
+      expected = [{ target, verdict: "crashed" }];
+      break;
+    case "oom":
+      await failAndRecover(lab, first, "traffic", ["refused"], run);
+      expected = [{ target, verdict: "oom_killed" }];
+      break;
+    case "fatal":
+      await failAndRecover(lab, first, "sighup", ["refused"], run);
+      expected = [{ target, verdict: "exited_on_purpose" }];
+      break;
+    case "write-timeout":
+      await writeTimeout(lab, first, run);
+      expected = [{ target, verdict: "write_timeout" }];
+      break;
+    case "stale-upstream":
+      run.replies.push(...(await traffic({ count: 6, concurrency: 2 })));
+      await lab.nginx.setServers([target, lab.staleTarget]);
+      run.replies.push(...(await traffic({ count: 20, concurrency: 2 })));
+      run.evidence.push(await awaitErrorLine(lab, lab.staleTarget, "refused"));
+      expected = [{ target: lab.staleTarget, verdict: "stale_upstream" }];
+      break;
+    case "two-causes": {
+      const servers = lab.backends.map((b) => b.info.target);
+      await lab.nginx.setServers([...servers, lab.staleTarget]);
+      await failAndRecover(lab, first, "traffic", ["refused"], run);
+      run.evidence.push(await awaitErrorLine(lab, lab.staleTarget, "refused"));
+      expected = [
+        { target, verdict: "oom_killed" },
+        { target: lab.staleTarget, verdict: "stale_upstream" },
+      ];
+      break;
+    }
+  }
+
+  await awaitAccessCount(lab, logged + run.replies.length);
+  return {
+    scenario: name,
+    expected,
+    startedAt,
+    endedAt: new Date().toISOString(),
+    requests: { total: run.replies.length, byStatus: countByStatus(run.replies) },
+    backends: before.map(({ b, pid, events }) => ({
+      name: b.info.name,
+      target: b.info.target,
+      pidBefore: pid,
+      pidAfter: b.currentPid(),
+      restarts: b.events.slice(events).filter((e) => e.event === "spawned").length,
+      ...(run.exits.has(b.info.name) ? { exit: run.exits.get(b.info.name) } : {}),
+    })),
+    servers: lab.nginx.servers(),
+    evidence: run.evidence,
+  };
+}
+
+/**
+ * Traffic until the backend's real failure (its Nth request, or a SIGHUP config reload), requests
+ * while it is down (nginx: 111 refused), then, once the supervisor has restarted it, a little more.
+ */
+async function failAndRecover(
+  lab: Lab,
+  b: Backend,
+  trigger: "traffic" | "sighup",
+  kinds: ErrorKind[],
+  run: Run,
+): Promise<void> {
+  const since = b.events.length;
+  const oldPid = b.currentPid();
+  if (oldPid === undefined) throw new Error(`${b.info.name} is not running`);
+  let down = false;
+  const exited = b.next("exited", { since, pred: (e) => e.pid === oldPid });
+  void exited.then(
+    () => {
+      down = true;
+    },
+    () => undefined,
+  );
+
+  const peers = lab.nginx.servers().length;
+  let before: Promise<Reply[]>;
+  if (trigger === "traffic") {
+    // Round robin: the failing backend's Nth request comes within N rounds.
+    before = traffic({ count: FAIL_AFTER * peers + 10, concurrency: 2, stopWhen: () => down });
+  } else {
+    run.replies.push(...(await traffic({ count: 10, concurrency: 2 })));
+    process.kill(oldPid, "SIGHUP");
+    before = Promise.resolve([]);
+  }
+  const exit = await exited;
+  // Sent at once, inside the supervisor's restart delay, one at a time so that round robin reaches the
+  // dead port, until nginx has logged the refused connect.
+  const refused = () => errorLinesSync(lab, b.info.target).some((l) => ERROR_KINDS.refused.test(l));
+  const [replies, whileDown] = await Promise.all([
+    before,
+    traffic({ count: 2 * peers + 4, concurrency: 1, stopWhen: refused }),
+  ]);
+  run.replies.push(...replies, ...whileDown);
+  run.exits.set(b.info.name, { code: exit.code, signal: exit.signal, result: exit.result });
+
+  const expectedResult = b.info.mode === "oom" ? "oom-kill" : "exit-code";
+  if (exit.result !== expectedResult) {
+    throw new Error(`${b.info.name} exited with result '${exit.result}', expected '${expectedResult}'`);
+  }
+  if (b.info.mode === "oom") run.evidence.push(await awaitOomKillLine(oldPid));
+
+  await b.next("ready", { since, pred: (e) => e.pid !== oldPid });
+  run.replies.push(...(await traffic({ count: 6, concurrency: 2 })));
+  for (const kind of kinds) run.evidence.push(await awaitErrorLine(lab, b.info.target, kind));
+}
+
+/** /slow needs 5 s; backend 1 destroys the socket at 2 s, the healthy replica answers 200. */
+async function writeTimeout(lab: Lab, b: Backend, run: Run): Promise<void> {
+  run.replies.push(...(await traffic({ count: 6, concurrency: 2 })));
+  run.replies.push(...(await traffic({ count: 6, concurrency: 6, path: () => "/slow" })));
+  run.replies.push(...(await traffic({ count: 4, concurrency: 2 })));
+  run.evidence.push(await awaitErrorLine(lab, b.info.target, "prematureClose"));
+}
