@@ -1,0 +1,177 @@
+import type { CauseId } from "./types.js";
+
+/**
+ * What one nginx error-log message says about an upstream failure: the cause it is a symptom of and the
+ * status the client got (shared/reference/nginx-502-signatures.md sections 2 and 3).
+ */
+export interface Verdict {
+  cause: CauseId | undefined;
+  status: number | undefined;
+}
+
+export interface MessageFacts {
+  /** The core message, without ` while <action>` and the trailing fields. */
+  message: string;
+  errno: number | undefined;
+  action: string | undefined;
+  /** `unix:/path` or `host:port`, when known. */
+  target: string | undefined;
+  /** The line is from the stream module (it carries `bytes from/to`): no HTTP status. */
+  stream: boolean;
+  /** The failure happened in a subrequest: the client's status depends on the parent request. */
+  subrequest: boolean;
+}
+
+const NONE: Verdict = { cause: undefined, status: undefined };
+
+/** Actions after which the response header may already be on its way to the client. */
+function headersMayBeSent(action: string): boolean {
+  return action === "reading upstream" || action === "sending to client" || action.startsWith("proxying");
+}
+
+function verdict(cause: CauseId, status: number | undefined, f: MessageFacts): Verdict {
+  if (f.stream || f.subrequest || (f.action !== undefined && headersMayBeSent(f.action))) {
+    return { cause, status: undefined };
+  }
+  return { cause, status };
+}
+
+function isUpstreamAction(action: string | undefined): action is string {
+  return action?.endsWith("upstream") === true;
+}
+
+/** Errno-based causes for a failure on the upstream side (connect, send, recv, TLS transport). */
+function byErrno(f: MessageFacts, errno: number): Verdict {
+  const unix = f.target?.startsWith("unix:") === true;
+  switch (errno) {
+    case 111:
+      return verdict("connection_refused", 502, f);
+    case 104:
+      return verdict(
+        f.action === "SSL handshaking to upstream" ? "tls_upstream" : "connection_reset",
+        502,
+        f,
+      );
+    case 32:
+      return verdict("connection_reset", 502, f);
+    case 100: // ENETDOWN
+    case 101: // ENETUNREACH
+    case 112: // EHOSTDOWN
+    case 113: // EHOSTUNREACH
+      return verdict("no_route", 502, f);
+    case 110:
+      // The kernel gave up (SYN retries): FT_ERROR, so 502, unlike nginx's own `upstream timed out`.
+      return verdict(f.message.startsWith("connect()") ? "connect_timeout" : "read_timeout", 502, f);
+    case 2:
+    case 13:
+      return verdict(unix ? "fastcgi_socket" : "other", 502, f);
+    case 11:
+      return verdict(unix ? "pool_exhausted" : "other", 502, f);
+    default:
+      return verdict("other", 502, f);
+  }
+}
+
+export function classify(f: MessageFacts): Verdict {
+  const m = f.message;
+  const action = f.action;
+  if (m.startsWith("upstream ")) {
+    if (m.startsWith("upstream timed out")) {
+      const connecting = action === "connecting to upstream" || action === "SSL handshaking to upstream";
+      return verdict(connecting ? "connect_timeout" : "read_timeout", 504, f);
+    }
+    if (m.startsWith("upstream prematurely closed")) return verdict("premature_close", 502, f);
+    if (m.startsWith("upstream sent too big header")) return verdict("too_big_header", 502, f);
+    // nginx passes a response without a status line through as HTTP/0.9 (access log status "009").
+    if (m.startsWith("upstream sent no valid HTTP/1.0 header"))
+      return { cause: "invalid_header", status: undefined };
+    if (m.startsWith("upstream sent ")) return verdict("invalid_header", 502, f);
+    if (m.startsWith("upstream SSL certificate")) return verdict("tls_upstream", 502, f);
+    if (m.startsWith("upstream server temporarily disabled")) return NONE;
+  }
+  if (m.startsWith("no live upstreams")) return verdict("no_live_upstreams", 502, f);
+  if (action === "resolving") return { cause: "dns", status: undefined };
+  if (m.includes(" could not be resolved") || m.startsWith("no resolver defined to resolve ")) {
+    return verdict("dns", 502, f);
+  }
+  if (m.startsWith("host not found in upstream ")) return { cause: "dns", status: undefined };
+  if (m.startsWith("FastCGI sent in stderr: ")) {
+    return {
+      cause: undefined,
+      status: m.startsWith('FastCGI sent in stderr: "Primary script unknown"') ? 404 : undefined,
+    };
+  }
+  if (!isUpstreamAction(action)) return NONE;
+  if (m.startsWith("SSL_do_handshake() failed") || m.startsWith("peer closed connection in SSL handshake")) {
+    return verdict("tls_upstream", 502, f);
+  }
+  if (m.startsWith("SSL_read() failed") || m.startsWith("SSL_write() failed")) {
+    if (f.errno !== undefined) return byErrno(f, f.errno);
+    return verdict(m.includes("unexpected eof") ? "premature_close" : "tls_upstream", 502, f);
+  }
+  if (f.errno !== undefined) return byErrno(f, f.errno);
+  return NONE;
+}
+
+const HOST_NOT_FOUND = 'host not found in upstream "';
+
+/**
+ * The peer a message concerns: the address of `connect() to ADDR failed`, else the peer in the
+ * `upstream:` field, else the name nginx failed to resolve.
+ */
+export function findTarget(
+  message: string,
+  upstream: string | undefined,
+): { target: string; isGroup: boolean } | undefined {
+  if (message.startsWith("connect() to ")) {
+    const end = message.indexOf(" failed (", 13);
+    if (end > 13) return { target: message.slice(13, end), isGroup: false };
+  }
+  if (upstream !== undefined) return targetFromUpstream(upstream);
+  const unresolved = message.indexOf(" could not be resolved");
+  if (unresolved > 0 && message.indexOf(" ") === unresolved) {
+    return { target: message.slice(0, unresolved), isGroup: false };
+  }
+  if (message.startsWith("no resolver defined to resolve ")) {
+    return { target: message.slice(31), isGroup: false };
+  }
+  if (message.startsWith(HOST_NOT_FOUND)) {
+    const end = message.indexOf('"', HOST_NOT_FOUND.length);
+    if (end > 0) return { target: message.slice(HOST_NOT_FOUND.length, end), isGroup: false };
+  }
+  return undefined;
+}
+
+/** `http` from `http://127.0.0.1:18190/x`; undefined for the stream module's bare `127.0.0.1:18190`. */
+export function upstreamScheme(upstream: string): string | undefined {
+  const sep = upstream.indexOf("://");
+  return sep > 0 ? upstream.slice(0, sep) : undefined;
+}
+
+/**
+ * The peer inside an `upstream:` value: `127.0.0.1:18190`, `[::1]:18194`, `unix:/run/php/php-fpm.sock`
+ * (nginx appends `:` and the URI after a unix path while the peer is set, and nothing after a timeout),
+ * or an upstream{} group name when no peer could be chosen (`http://app_pool/x`): no port, `isGroup`.
+ */
+export function targetFromUpstream(upstream: string): { target: string; isGroup: boolean } | undefined {
+  const sep = upstream.indexOf("://");
+  const from = sep > 0 ? sep + 3 : 0;
+  if (upstream.startsWith("unix:", from)) {
+    const colon = upstream.indexOf(":", from + 5);
+    return { target: upstream.slice(from, colon < 0 ? upstream.length : colon), isGroup: false };
+  }
+  let end: number;
+  if (upstream.charCodeAt(from) === 91 /* [ */) {
+    const close = upstream.indexOf("]", from);
+    if (close < 0) return undefined;
+    end = upstream.indexOf("/", close);
+  } else {
+    end = upstream.indexOf("/", from);
+  }
+  if (end < 0) end = upstream.length;
+  if (end === from) return undefined;
+  const target = upstream.slice(from, end);
+  const lastColon = target.lastIndexOf(":");
+  const hasPort = lastColon > 0 && lastColon > target.lastIndexOf("]");
+  return { target, isGroup: !hasPort };
+}
