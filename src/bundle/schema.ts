@@ -7,6 +7,7 @@ export const FailureCode = z.enum([
   "auth_failed",
   "host_key_unknown",
   "host_key_mismatch",
+  "host_key_revoked",
   "timeout",
   "command_missing",
   "permission_denied",

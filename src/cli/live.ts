@@ -29,7 +29,16 @@ export function hostEnv(io: Io, config: Config): HostEnv {
     }
     if (text !== undefined) {
       const sshText = text;
-      env.sshConfig = (alias) => resolveSshConfig(sshText, alias, home);
+      env.sshConfig = (alias) => {
+        const c = resolveSshConfig(sshText, alias);
+        return {
+          hostName: c.hostName === alias ? undefined : c.hostName,
+          user: c.user,
+          port: c.port,
+          identityFiles: c.identityFiles.length > 0 ? c.identityFiles : undefined,
+          proxyJump: c.proxyJump,
+        };
+      };
     }
   }
   return env;

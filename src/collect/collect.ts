@@ -64,7 +64,7 @@ const transportCode: Record<string, FailureCode> = {
   auth_failed: "auth_failed",
   host_key_unknown: "host_key_unknown",
   host_key_mismatch: "host_key_mismatch",
-  host_key_revoked: "host_key_mismatch",
+  host_key_revoked: "host_key_revoked",
   timeout: "timeout",
   error: "error",
 };

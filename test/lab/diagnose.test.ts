@@ -1,0 +1,55 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Lab, startLab } from "./lab.js";
+import { writeLabConfig } from "./lab-config.js";
+import { SCENARIOS, type ScenarioName } from "./lab-info.js";
+import { runScenario } from "./scenarios.js";
+
+const execFileAsync = promisify(execFile);
+const bin = new URL("../../bin/why502.js", import.meta.url).pathname;
+
+let lab: Lab | undefined;
+afterEach(async () => {
+  const l = lab;
+  lab = undefined;
+  await l?.stop();
+});
+
+interface DiagnosisJson {
+  status: string;
+  verdicts: { target: string; cause: string; evidence: { host: string; text: string }[] }[];
+  hosts: { name: string; ok: boolean; failure?: { code: string } }[];
+}
+
+/** `why502 diagnose checkout` against the lab over real SSH, as a user runs it. */
+async function diagnose(l: Lab, since: string): Promise<{ diagnosis: DiagnosisJson; stderr: string }> {
+  const config = writeLabConfig(l.info, join(l.dir, "why502.yaml"));
+  const { stdout, stderr } = await execFileAsync(process.execPath, [bin, "diagnose", "checkout", "--config", config, "--since", since, "--json"], {
+    timeout: 60_000,
+  });
+  return { diagnosis: JSON.parse(stdout) as DiagnosisJson, stderr };
+}
+
+describe("why502 diagnose over SSH against the lab", () => {
+  for (const scenario of SCENARIOS) {
+    it(`${scenario}: the right verdict for each failing target`, async () => {
+      lab = await startLab({ scenario: scenario as ScenarioName });
+      const summary = await runScenario(lab, scenario as ScenarioName);
+      const since = new Date(Date.parse(summary.startedAt) - 1000).toISOString();
+      const { diagnosis, stderr } = await diagnose(lab, since);
+
+      expect(diagnosis.hosts.filter((h) => !h.ok)).toEqual([]);
+      expect(stderr).toMatch(/collecting: \d+\/\d+ hosts answered/);
+      const want = summary.expected
+        .filter((e) => e.verdict !== "healthy")
+        .map((e) => `${e.target} ${e.verdict}`)
+        .sort();
+      const got = diagnosis.verdicts.map((v) => `${v.target} ${v.cause}`).sort();
+      expect(got).toEqual(want);
+      expect(diagnosis.status).toBe(want.length === 0 ? "healthy" : "failing");
+      for (const v of diagnosis.verdicts) expect(v.evidence.length).toBeGreaterThan(0);
+    });
+  }
+});

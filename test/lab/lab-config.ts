@@ -1,0 +1,57 @@
+import { writeFileSync } from "node:fs";
+import { stringify } from "yaml";
+import type { LabInfo } from "./lab-info.js";
+
+/** The gateway's inventory name in the lab's why502.yaml. */
+export const GATEWAY_HOST = "gw";
+
+/**
+ * A why502.yaml for the lab, as an operator would write it: an unprivileged SSH user, pinned host keys,
+ * sudo only for `nginx -T` and `dmesg`. It names paths from lab.json, never the lab's failure modes.
+ */
+export function labConfig(info: LabInfo, opts: { deadline?: string; commandTimeout?: string; concurrency?: number } = {}): object {
+  if (!info.ssh) throw new Error("the lab was started without sshd");
+  const hosts: Record<string, { address: string }> = { [GATEWAY_HOST]: { address: info.gateway.host } };
+  for (const b of info.backends) hosts[b.name] = { address: b.address };
+  return {
+    ssh: {
+      user: info.ssh.user,
+      port: info.ssh.port,
+      identity_file: info.ssh.keyPath,
+      known_hosts: info.ssh.knownHostsPath,
+      agent: false,
+      ssh_config: false,
+      connect_timeout: "3s",
+      command_timeout: opts.commandTimeout ?? "10s",
+    },
+    defaults: { window: "30m", deadline: opts.deadline ?? "20s", concurrency: opts.concurrency ?? 16, kernel_log: "sudo-dmesg" },
+    hosts,
+    services: {
+      checkout: {
+        upstream: info.gateway.upstream,
+        gateways: [
+          {
+            host: GATEWAY_HOST,
+            nginx_t: ["sudo", "-n", ...info.gateway.nginx.testCommand.split(" ")],
+            error_log: info.gateway.nginx.errorLog,
+            access_log: info.gateway.nginx.accessLog,
+          },
+        ],
+        backends: {
+          port: info.backends[0]?.port ?? 18080,
+          instances: info.backends.map((b) => ({
+            host: b.name,
+            process: { pid_file: b.pidFile },
+            app_logs: [b.logPath],
+            journal_file: b.journalPath,
+          })),
+        },
+      },
+    },
+  };
+}
+
+export function writeLabConfig(info: LabInfo, path: string, opts?: Parameters<typeof labConfig>[1]): string {
+  writeFileSync(path, stringify(labConfig(info, opts)));
+  return path;
+}
