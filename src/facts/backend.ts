@@ -141,7 +141,9 @@ export function analyseBackend(
     }
   }
   for (const r of journal) {
-    if (r.entry === "journal" && (r.event === "scheduled_restart" || r.event === "started")) {
+    // A start before the failures began is the service's normal start, not a restart.
+    const afterFailures = ms(r.time) >= firstErrorMs - 1000 || Number.isNaN(ms(r.time));
+    if (r.entry === "journal" && (r.event === "scheduled_restart" || r.event === "started") && afterFailures) {
       out.restarted = true;
       if (cite.restart.length < 3) cite.restart.push(refOf(r));
     }
@@ -249,7 +251,7 @@ function pickOomVictim(
 
 function topFrames(r: AppRecord): string[] {
   return (r.frames ?? []).slice(0, 5).map((f) => {
-    if (typeof f === "string") return f;
+    if (f.raw !== undefined) return f.raw;
     const where = f.file ? ` (${f.file}${f.line !== undefined ? `:${f.line}` : ""})` : "";
     return `${f.fn ?? "?"}${where}`;
   });
