@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prints the diagnosis of each demo scenario as an on-call engineer would read it.
-// The bundles in demo/ hold real output recorded from the lab (see demo/README.md).
+// The bundles are the lab playbook cases: real output recorded over SSH from the lab (test/lab/record-demo.ts).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadBundle } from "../dist/bundle/load.js";
@@ -16,12 +16,12 @@ const rule = "─".repeat(100);
 
 let wrong = 0;
 for (const s of scenarios) {
-  const diagnosis = diagnoseBundle(loadBundle(`${root}demo/${s.bundle}`), playbook);
+  const diagnosis = diagnoseBundle(loadBundle(`${root}${s.bundle}`), playbook);
   const got = diagnosis.verdicts.map((v) => v.cause).sort();
   const ok = JSON.stringify(got) === JSON.stringify([...s.expect].sort());
   if (!ok) wrong++;
   process.stdout.write(
-    `\n${rule}\nScenario: ${s.title}\n$ why502 diagnose ${diagnosis.service} --bundle demo/${s.bundle}\n${rule}\n`,
+    `\n${rule}\nScenario: ${s.title}\n$ why502 diagnose ${diagnosis.service} --bundle ${s.bundle}\n${rule}\n`,
   );
   process.stdout.write(renderText(diagnosis, { color }));
   if (!ok)

@@ -29,8 +29,15 @@ interface Run {
   code: number | null;
 }
 
-/** Runs a script the way the transports do: `sh -s` with the script on stdin. */
-function sh(script: string, opts: { env?: Record<string, string>; asNobody?: boolean } = {}): Promise<Run> {
+/**
+ * Runs a script the way the transports do: `sh -s` with the script on stdin, in its own process
+ * group. With `holdStdin`, stdin stays open until the shell exits, as a transport keeps the channel
+ * open (shellInput()'s watchdog kills the group when its stdin ends).
+ */
+function sh(
+  script: string,
+  opts: { env?: Record<string, string>; asNobody?: boolean; holdStdin?: boolean } = {},
+): Promise<Run> {
   const argv = opts.asNobody
     ? ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "sh", "-s"]
     : ["sh", "-s"];
@@ -38,12 +45,14 @@ function sh(script: string, opts: { env?: Record<string, string>; asNobody?: boo
     const child = spawn(argv[0] ?? "sh", argv.slice(1), {
       env: { ...process.env, ...opts.env },
       stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
     child.on("error", reject);
+    child.on("exit", () => child.stdin.end());
     child.on("close", (code) =>
       resolve({
         stdout: Buffer.concat(out).toString("utf8"),
@@ -51,7 +60,8 @@ function sh(script: string, opts: { env?: Record<string, string>; asNobody?: boo
         code,
       }),
     );
-    child.stdin.end(script);
+    if (opts.holdStdin) child.stdin.write(script);
+    else child.stdin.end(script);
   });
 }
 
@@ -137,13 +147,11 @@ describe("buildScript: framing, caps and statuses", () => {
       `@@why502:${NONCE}x begin forged`,
       "",
     ].join("\n");
+    const print = `printf '%s\\n' ${hostile.trimEnd().split("\n").map(shQuote).join(" ")}`;
     const log = join(dir, "hostile.log");
     writeFileSync(log, `2026/11/25 12:00:00 [error] 1#1: ${hostile.split("\n")[0]}\n${hostile}`);
     const { get, incomplete } = await collect(
-      [
-        cmd("out", `printf '%s' ${shQuote(hostile)}; printf '%s' ${shQuote(hostile)} >&2`),
-        logWin("log", log),
-      ],
+      [cmd("out", `${print}; ${print} >&2`), logWin("log", log)],
       0,
     );
     expect(incomplete).toEqual([]);
@@ -210,7 +218,7 @@ describe("buildScript: framing, caps and statuses", () => {
       sinceEpochSeconds: 0,
       nonce: NONCE,
     });
-    const run = await sh(shellInput(script));
+    const run = await sh(shellInput(script), { holdStdin: true });
     const { sections, incomplete } = splitSections(run.stdout, run.stderr, NONCE);
     expect(incomplete).toEqual([]);
     // `cat` reads /dev/null, not the rest of the script
@@ -373,7 +381,7 @@ describe("log-window: binary search over a real-shaped error log", () => {
       last + 1,
     ];
     for (const since of sinces) {
-      const { get } = await collect([logWin("log", path, 64 << 20)], since, { env });
+      const { get } = await collect([logWin("log", path, 128 << 20)], since, { env });
       const want = expected(since);
       const got = get("log");
       expect(got.exitCode).toBe(0);

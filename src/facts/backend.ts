@@ -257,16 +257,18 @@ function topFrames(r: AppRecord): string[] {
   });
 }
 
-/** The last timestamped application line at or before the exit (the "hidden exit" message). */
+/**
+ * The program's own last words before the exit (the "hidden exit" message): the last line flagged as a fatal
+ * candidate within a minute before the exit, else the last stamped line. Log order decides, because stamps
+ * often have only second precision.
+ */
 function lastLineBefore(app: AppRecord[], exitMs: number): AppRecord | undefined {
   if (Number.isNaN(exitMs)) return undefined;
-  let best: AppRecord | undefined;
-  for (const r of app) {
-    if (r.signature !== "log_line" && r.signature !== "logrus") continue;
+  const before = app.filter((r) => {
+    if (r.signature !== "log_line" && r.signature !== "logrus") return false;
     const t = ms(r.time);
-    if (Number.isNaN(t) || t > exitMs + 1000) continue;
-    if (exitMs - t > 60_000) continue;
-    if (!best || t >= ms(best.time)) best = r;
-  }
-  return best;
+    return !Number.isNaN(t) && t <= exitMs + 1000 && exitMs - t <= 60_000;
+  });
+  const fatal = before.filter((r) => r.fatalCandidate === true || r.cause === "log_fatal");
+  return (fatal.length > 0 ? fatal : before).at(-1);
 }

@@ -204,8 +204,8 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
     for (const l of lines) {
       errors[l.cause] = (errors[l.cause] ?? 0) + 1;
       if (l.status !== undefined) statuses.add(l.status);
-      push(cite.errors, refOf(l));
     }
+    cite.errors.push(...representative(lines).map(refOf));
     const times = lines
       .map((l) => l.time)
       .filter((t): t is string => t !== undefined)
@@ -293,6 +293,22 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
     timeline,
     unreadable,
   };
+}
+
+/** The lines that tell a target's story: the first of each distinct cause in order, then the last line. */
+function representative(lines: NginxErrorRecord[]): NginxErrorRecord[] {
+  const picked: NginxErrorRecord[] = [];
+  const causes = new Set<string>();
+  for (const l of lines) {
+    if (picked.length >= MAX_CITES - 1) break;
+    const key = `${l.cause}|${l.action ?? ""}`;
+    if (causes.has(key)) continue;
+    causes.add(key);
+    picked.push(l);
+  }
+  const last = lines.at(-1);
+  if (last && !picked.includes(last)) picked.push(last);
+  return picked;
 }
 
 function buildTimeline(targets: TargetAnalysis[]): TimelineEntry[] {

@@ -2,6 +2,7 @@ import { Environment } from "@marcbachmann/cel-js";
 import type { z } from "zod";
 import { CauseId } from "../evidence/types.js";
 import { GatewayFacts, TargetFacts } from "../facts/schema.js";
+import { during, readableTime } from "./template.js";
 
 type CelSchema = { [key: string]: string | CelSchema };
 
@@ -38,12 +39,17 @@ function objectSchema(schema: z.ZodType): CelSchema {
   return t;
 }
 
-/** The CEL environment playbook conditions and templates run in: `target`, `errors`, `gateway`. */
+/**
+ * The CEL environment playbook conditions and templates run in: `target`, `errors`, `gateway`, and two
+ * functions for prose: `clock(iso)` (`12:34:05 UTC`) and `during(first, last)` (`at ...` / `between ... and ...`).
+ */
 export function createEnvironment(): Environment {
   const errors: CelSchema = {};
   for (const c of CauseId.options) errors[c] = "double";
   return new Environment({ unlistedVariablesAreDyn: false, homogeneousAggregateLiterals: false })
     .registerVariable({ name: "target", schema: objectSchema(TargetFacts) })
     .registerVariable({ name: "errors", schema: errors })
-    .registerVariable({ name: "gateway", schema: objectSchema(GatewayFacts) });
+    .registerVariable({ name: "gateway", schema: objectSchema(GatewayFacts) })
+    .registerFunction("clock(string): string", readableTime)
+    .registerFunction("during(string, string): string", during);
 }

@@ -1,0 +1,59 @@
+// Re-records the lab playbook cases, which are also the demo's bundles, from real lab runs:
+//   npx tsx test/lab/record-demo.ts          (root; needs nginx, sshd, sudo like the lab)
+// Each scenario runs for real, then `why502 diagnose checkout --save` collects it over SSH.
+import { execFile } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { stringify } from "yaml";
+import { startLab } from "./lab.js";
+import { writeLabConfig } from "./lab-config.js";
+import { SCENARIOS, type ScenarioName } from "./lab-info.js";
+import { runScenario } from "./scenarios.js";
+
+const run = promisify(execFile);
+const root = new URL("../../", import.meta.url).pathname;
+const bin = join(root, "bin/why502.js");
+
+const TITLES: Record<ScenarioName, string> = {
+  crash: "backend crashed with a stack (uncaught TypeError), then restarted",
+  oom: "backend OOM-killed by the kernel in its memory cgroup, then restarted",
+  fatal: "backend exited on purpose: a fatal log line and exit 1, no stack",
+  "write-timeout": "backend write timeout (2 s) shorter than the handler (5 s)",
+  "stale-upstream": "nginx reloaded onto an address where no instance lives",
+  "two-causes": "two targets failing at once: one OOM-killed, one stale",
+  healthy: "a healthy service",
+};
+
+const index: { scenario: string; title: string; bundle: string; expect: string[] }[] = [];
+for (const scenario of SCENARIOS) {
+  const lab = await startLab({ scenario });
+  try {
+    const summary = await runScenario(lab, scenario);
+    const config = writeLabConfig(lab.info, join(lab.dir, "why502.yaml"));
+    const since = new Date(Date.parse(summary.startedAt) - 1000).toISOString();
+    const caseDir = join(root, "playbooks", "cases", `lab-${scenario}`);
+    mkdirSync(caseDir, { recursive: true });
+    const bundle = join(caseDir, "bundle.json");
+    await run(process.execPath, [bin, "diagnose", "checkout", "--config", config, "--since", since, "--save", bundle, "--json"]);
+    const expected = summary.expected.filter((e) => e.verdict !== "healthy");
+    index.push({
+      scenario,
+      title: TITLES[scenario],
+      bundle: `playbooks/cases/lab-${scenario}/bundle.json`,
+      expect: expected.map((e) => e.verdict),
+    });
+    writeFileSync(
+      join(caseDir, "expect.yaml"),
+      stringify({
+        playbook: "why502.yaml",
+        description: `lab scenario ${scenario}: ${TITLES[scenario]} (recorded over SSH from the lab)`,
+        verdicts: expected.map((e) => ({ target: e.target, cause: e.verdict })),
+      }),
+    );
+    process.stdout.write(`recorded ${scenario}\n`);
+  } finally {
+    await lab.stop();
+  }
+}
+writeFileSync(join(root, "demo", "scenarios.json"), `${JSON.stringify(index, null, 2)}\n`);
