@@ -1,6 +1,6 @@
 /** Split `host:port`, `[v6]:port` or `unix:/path` into parts. */
 export interface Endpoint {
-  kind: "tcp" | "unix" | "group";
+  kind: "tcp" | "unix" | "group" | "name";
   host: string;
   port: number;
 }

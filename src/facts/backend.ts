@@ -143,7 +143,11 @@ export function analyseBackend(
   for (const r of journal) {
     // A start before the failures began is the service's normal start, not a restart.
     const afterFailures = ms(r.time) >= firstErrorMs - 1000 || Number.isNaN(ms(r.time));
-    if (r.entry === "journal" && (r.event === "scheduled_restart" || r.event === "started") && afterFailures) {
+    if (
+      r.entry === "journal" &&
+      (r.event === "scheduled_restart" || r.event === "started") &&
+      afterFailures
+    ) {
       out.restarted = true;
       if (cite.restart.length < 3) cite.restart.push(refOf(r));
     }

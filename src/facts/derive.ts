@@ -210,7 +210,11 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
       .map((l) => l.time)
       .filter((t): t is string => t !== undefined)
       .sort();
-    const ep = endpointOf(address);
+    const parsed = endpointOf(address);
+    const isGroup =
+      lines.some((l) => l.targetIsGroup === true) ||
+      access.some((r) => r.upstreams?.some((a) => a.addr === address && a.isGroup));
+    const ep = parsed.kind === "group" && !isGroup ? { ...parsed, kind: "name" as const } : parsed;
     const owner = ownerOf(bundle, address);
     const conf = targetConfig(set.confs, upstream, address);
     if (conf.ref) push(cite.config, conf.ref);

@@ -7,8 +7,11 @@ import { z } from "zod";
  */
 export const TargetFacts = z.object({
   address: z.string(),
-  /** tcp (host:port), unix (unix:/path) or group (an upstream{} name: no peer could be chosen). */
-  kind: z.enum(["tcp", "unix", "group"]),
+  /**
+   * tcp (host:port), unix (unix:/path), group (an upstream{} name: no peer could be chosen) or name (a host
+   * name nginx had to resolve at run time).
+   */
+  kind: z.enum(["tcp", "unix", "group", "name"]),
   /** Inventory name of the backend host that owns the address, or "". */
   host: z.string(),
   /** We had a list of instances (inventory or host addresses) to compare the address with. */
