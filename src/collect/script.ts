@@ -45,13 +45,16 @@ export const CLOCK_MAX_BYTES = 4096;
  *
  *     @@why502:<nonce> begin <id>
  *     <output>
- *     @@why502:<nonce> end <id> rc=<rc|-> bytes=<n> truncated=<0|1> ms=<ms|->[ timeout=<s|none>]
+ *     @@why502:<nonce> end <id> rc=<rc|-> bytes=<n> truncated=<0|1> ms=<ms|->[ timeout=<s|none>][ probed=<n>]
  *     ...
  *     @@why502:<nonce> done
  *
- * The newline just before an end marker is always the marker's own (output that ends without one is
- * not given one), so splitSections() restores the output byte for byte. The nonce is only ever
- * printed by the shell's builtin printf, never passed to a program, so it does not show in `ps`.
+ * `timeout=` is set for commands: the seconds given to timeout(1), or `none` when the host has no
+ * timeout(1) that takes `-k`. `probed=` is set for log windows (window.sh.ts). The newline just
+ * before an end marker is always the marker's own, so splitSections() gets the output back as the
+ * host sent it; stdout passes through awk, which ends an unterminated last line with a newline
+ * (counted in `bytes`). The nonce is only ever printed by the shell's builtin printf, never passed to
+ * a program, so it does not show in `ps`.
  *
  * Throws on an invalid spec (bad id, duplicate id, relative path, non-positive limit): the specs come
  * from the plan, and a bad one is a programming error.

@@ -21,7 +21,7 @@ describe("shQuote", () => {
     "it's",
     "''",
     "a b\tc",
-    "$(id) `id` ${HOME} $HOME",
+    "$(id) `id` \u0024{HOME} $HOME",
     "; rm -rf / #",
     '"double" \\back\\slash\\',
     "glob * ? [a-z] ~root",

@@ -155,6 +155,11 @@ exec 3>&1 5>&2
  * fd 5. The body reports `rc=N` on fd 4, which only the command substitution reads, together with
  * the counts; nothing is written to disk. The duration comes from /proc/uptime read by the shell's
  * own `read` (10 ms resolution, no process started).
+ *
+ * A command runs under `timeout -k 1 N` when the host has a timeout(1) that takes `-k` (GNU, busybox
+ * 1.30+). timeout(1) moves itself into a process group of its own so that it can end the command's
+ * children too; a watchdog that kills the script's process group therefore does not reach a running
+ * command, which ends at its own timeout (at most N+1 s later).
  */
 export const SH_CORE = raw`
 w_cs() {
@@ -173,11 +178,12 @@ w_sec() {
   w_cs
   w_ms=-
   [ -n "$w_c0" ] && [ -n "$w_c" ] && w_ms=$(( (w_c - w_c0) * 10 ))
-  w_rc=- w_n=0 w_t=0
+  w_rc=- w_n=0 w_t=0 w_pb=
   for w_kv in $w_r; do
-    case $w_kv in rc=*) w_rc=$\{w_kv#rc=} ;; n=*) w_n=$\{w_kv#n=} ;; t=1|lt=1) w_t=1 ;; esac
+    case $w_kv in rc=*) w_rc=$\{w_kv#rc=} ;; n=*) w_n=$\{w_kv#n=} ;; t=1|lt=1) w_t=1 ;; pb=*) w_pb=$\{w_kv#pb=} ;; esac
   done
   w_e="rc=$w_rc bytes=$w_n truncated=$w_t ms=$w_ms"
+  [ -n "$w_pb" ] && w_e="$w_e probed=$w_pb"
   case $w_tmo in -) ;; *) if [ -n "$W_TO" ]; then w_e="$w_e timeout=$w_tmo"; else w_e="$w_e timeout=none"; fi ;; esac
   printf '\n@@why502:%s end %s %s\n' "$W_N" "$w_id" "$w_e" >&3
   printf '\n@@why502:%s end %s %s\n' "$W_N" "$w_id" "$w_e" >&5
@@ -228,6 +234,8 @@ w_dmesg() {
  * just rotated) the rotated files are read too, newest first, until one starts before the window:
  * `PATH.1`, `PATH.2` ... searched the same way, and `PATH.N.gz` decompressed through AWK_KEEP, which
  * cannot seek. The cap is shared, newest bytes first; output goes oldest first.
+ *
+ * The end marker says `probed=BYTES`: at most how many bytes the searches read (blocks asked of dd).
  */
 export const SH_LOG = raw`
 w_size() {
@@ -244,7 +252,12 @@ w_probe() {
 w_find() {
   w_a=0 w_fk=
   [ "$2" -gt 0 ] || return 0
-  w_p=$(w_probe "$1" "$2" 0 128 "")
+  w_p=$(w_probe "$1" "$2" 0 1 "")
+  w_pb=$((w_pb + 1))
+  if [ -z "$w_p" ] && [ "$2" -gt 8192 ]; then
+    w_p=$(w_probe "$1" "$2" 0 128 "")
+    w_pb=$((w_pb + 128))
+  fi
   if [ -z "$w_p" ]; then
     w_fk=none
     echo "why502: $1: no timestamp recognised in its first MiB; sending the end of the file" >&2
@@ -256,17 +269,21 @@ w_find() {
   while [ $((w_hi - w_lo)) -gt 1 ]; do
     w_m=$(( (w_lo + w_hi) / 2 ))
     w_p=$(w_probe "$1" "$2" "$w_m" 1 "")
+    w_pb=$((w_pb + 1))
     if [ -z "$w_p" ]; then
       w_n=$((w_hi - w_m + 1))
       [ "$w_n" -gt 128 ] && w_n=128
       w_p=$(w_probe "$1" "$2" "$w_m" "$w_n" "")
+      w_pb=$((w_pb + w_n))
     fi
     if [ -z "$w_p" ]; then w_hi=$w_m
     elif [ "$\{w_p#* }" -lt "$W_SK" ]; then w_lo=$w_m
     else w_hi=$w_m w_hl=$\{w_p%% *}
     fi
   done
-  w_p=$(w_probe "$1" "$w_hl" "$w_lo" $(( (w_hl - w_lo * 8192) / 8192 + 1 )) "$W_SK")
+  w_n=$(( (w_hl - w_lo * 8192) / 8192 + 1 ))
+  w_p=$(w_probe "$1" "$w_hl" "$w_lo" "$w_n" "$W_SK")
+  w_pb=$((w_pb + w_n))
   w_a=$w_hl
   [ -n "$w_p" ] && w_a=$\{w_p%% *}
   return 0
@@ -287,9 +304,15 @@ w_logwin() {
 }
 w_log() {
   if [ -d "$1" ]; then echo "why502: $1: Is a directory" >&2; return 2; fi
-  if [ ! -e "$1" ]; then echo "why502: $1: No such file or directory" >&2; return 2; fi
+  if [ ! -e "$1" ]; then
+    w_d=$1
+    while [ -n "$w_d" ] && [ ! -e "$w_d" ]; do w_d=$\{w_d%/*}; done
+    if [ -n "$w_d" ] && [ ! -x "$w_d" ]; then echo "why502: $1: Permission denied" >&2; return 1; fi
+    echo "why502: $1: No such file or directory" >&2
+    return 2
+  fi
   if [ ! -r "$1" ]; then echo "why502: $1: Permission denied" >&2; return 1; fi
-  w_b=$2 w_i=0 w_pl= w_gz= w_lt=0
+  w_b=$2 w_i=0 w_pl= w_gz= w_lt=0 w_pb=0
   while :; do
     if [ "$w_i" -eq 0 ]; then w_g=$1 w_z=0
     elif [ -f "$1.$w_i" ]; then w_g=$1.$w_i w_z=0
@@ -333,6 +356,7 @@ w_log() {
     w_emit "$w_g" "$\{w_x%:*}" "$\{w_x#*:}"
   done
   [ "$w_lt" -eq 1 ] && echo "lt=1" >&4
+  echo "pb=$((w_pb * 8192))" >&4
   return 0
 }
 `;
