@@ -1,0 +1,155 @@
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { main } from "../src/main.js";
+import { startSshd, type TestSshd } from "./support/sshd.js";
+
+const PORT = 22301;
+const fixtures = new URL("../src/evidence/__fixtures__/", import.meta.url).pathname;
+
+let sshd: TestSshd;
+let silent: Server;
+const silentSockets = new Set<Socket>();
+let dir: string;
+
+/** A host-failure matrix against one real sshd: every host but the gateway fails in its own way. */
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "why502-failures-"));
+  sshd = await startSshd({ addresses: ["127.0.0.31", "127.0.0.32", "127.0.0.33", "127.0.0.34"], port: PORT });
+  silent = createServer((s) => {
+    silentSockets.add(s);
+    s.on("close", () => silentSockets.delete(s));
+  });
+  await new Promise<void>((resolve) => silent.listen(PORT, "127.0.0.35", resolve));
+
+  copyFileSync(join(fixtures, "nginx-error/captured-1.22-http.txt"), join(dir, "error.log"));
+  copyFileSync(join(fixtures, "nginx-access/captured-main-ext.log"), join(dir, "access.log"));
+  execFileSync("mkfifo", [join(dir, "hang.pid")]);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "other_key")]);
+  const otherPub = readFileSync(join(dir, "other_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+  const good = readFileSync(sshd.knownHostsPath, "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("[127.0.0.31]") || l.startsWith("[127.0.0.34]"));
+  writeFileSync(join(dir, "known_hosts"), [...good, `[127.0.0.32]:${PORT} ${otherPub}`, ""].join("\n"));
+
+  const backend = (host: string, extra: object = {}) => ({
+    host,
+    process: { pid_file: join(dir, "app.pid") },
+    ...extra,
+  });
+  const config = {
+    ssh: {
+      port: PORT,
+      user: "root",
+      identity_file: sshd.userKeyPath,
+      known_hosts: join(dir, "known_hosts"),
+      agent: false,
+      ssh_config: false,
+      connect_timeout: "1500ms",
+      command_timeout: "3s",
+    },
+    defaults: { deadline: "8s", kernel_log: { file: join(dir, "error.log") } },
+    hosts: {
+      gw: { address: "127.0.0.31", timezone: "Europe/Berlin" },
+      "be-changed-key": { address: "127.0.0.32" },
+      "be-unknown-host": { address: "127.0.0.33" },
+      "be-refused-login": { address: "127.0.0.31", identity_file: join(dir, "other_key") },
+      "be-silent": { address: "127.0.0.35" },
+      "be-hanging-command": { address: "127.0.0.34" },
+    },
+    services: {
+      capture: {
+        gateways: [{ host: "gw", error_log: join(dir, "error.log"), access_log: join(dir, "access.log") }],
+        backends: {
+          port: 18190,
+          instances: [
+            backend("be-changed-key"),
+            backend("be-unknown-host"),
+            backend("be-refused-login"),
+            backend("be-silent"),
+            backend("be-hanging-command", { process: { pid_file: join(dir, "hang.pid") } }),
+          ],
+        },
+      },
+    },
+  };
+  writeFileSync(join(dir, "why502.yaml"), stringify(config));
+});
+
+afterAll(async () => {
+  for (const s of silentSockets) s.destroy();
+  await new Promise<void>((resolve) => (silent ? silent.close(() => resolve()) : resolve()));
+  await sshd?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function sink() {
+  let text = "";
+  return {
+    stream: Object.assign(
+      new Writable({
+        write(chunk: Buffer, _enc: string, cb: () => void) {
+          text += chunk.toString();
+          cb();
+        },
+      }),
+      { isTTY: false },
+    ),
+    text: () => text,
+  };
+}
+
+describe("host failures against a real sshd", () => {
+  it("gives each host its own status within its timeout, and still delivers the diagnosis", async () => {
+    const out = sink();
+    const err = sink();
+    const started = Date.now();
+    const code = await main(
+      [
+        "diagnose",
+        "capture",
+        "--config",
+        join(dir, "why502.yaml"),
+        "--since",
+        "2026-11-25T12:00:00Z",
+        "--json",
+      ],
+      { env: { HOME: dir }, stdin: process.stdin, stdout: out.stream, stderr: err.stream },
+    );
+    const elapsed = Date.now() - started;
+    expect(err.text()).toMatch(/collecting: 6\/6 hosts answered, failed: /);
+    expect(code).toBe(0);
+    const d = JSON.parse(out.text()) as {
+      hosts: {
+        name: string;
+        ok: boolean;
+        failure?: { code: string; message: string };
+        commands: { id: string; failure?: string }[];
+      }[];
+      verdicts: { target: string; cause: string }[];
+    };
+    const status = Object.fromEntries(d.hosts.map((h) => [h.name, h.failure?.code ?? "ok"]));
+    expect(status).toEqual({
+      gw: "ok",
+      "be-changed-key": "host_key_mismatch",
+      "be-unknown-host": "host_key_unknown",
+      "be-refused-login": "auth_failed",
+      "be-silent": "timeout",
+      "be-hanging-command": "ok",
+    });
+    const byName = Object.fromEntries(d.hosts.map((h) => [h.name, h]));
+    expect(byName["be-changed-key"]?.failure?.message).toMatch(/127\.0\.0\.32.*SHA256:[A-Za-z0-9+/]{43}/);
+    expect(byName["be-unknown-host"]?.failure?.message).toMatch(/127\.0\.0\.33.*SHA256:[A-Za-z0-9+/]{43}/);
+    const hung = byName["be-hanging-command"]?.commands.find((c) => c.id === "ps");
+    expect(hung?.failure).toMatch(/^timeout: /);
+    // The gateway's real captured errors were diagnosed despite five broken backends.
+    expect(d.verdicts.map((v) => v.cause)).toContain("header_too_big");
+    // The deadline is 8 s; connect timeouts are 1.5 s and the hanging command's host 3 s.
+    expect(elapsed).toBeLessThan(8000 + 2000);
+  });
+});
