@@ -38,5 +38,5 @@ export function describeIssue(
     return `invalid name: ${issue.issues[0].message.replace(/\.$/, "")}`;
   if (issue.code === "unrecognized_keys" && issue.keys)
     return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-  return issue.message.replace(/^Invalid input: /, "").replace(/\.$/, "");
+  return issue.message.replace(/^Invalid (input|option): /, "").replace(/\.$/, "");
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
+import { describeIssue } from "../yaml-location.js";
 import { Bundle } from "./schema.js";
 
 function lineCol(text: string, offset: number): string {
@@ -31,7 +32,7 @@ export function parseBundleText(text: string, file: string): Bundle {
     const path = (issue?.path ?? [])
       .map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`))
       .join("");
-    const message = (issue?.message ?? "invalid").replace(/^Invalid input: /, "");
+    const message = describeIssue(issue);
     throw new UserError(
       "bundle_invalid",
       `${file}: ${path ? path.slice(path.startsWith(".") ? 1 : 0) : "bundle"}: ${message}.`,

@@ -113,14 +113,6 @@ export async function runParse(args: string[], io: Io): Promise<number> {
   feeder.end();
   flush();
 
-  if (unreadableCount > 0) {
-    io.stderr.write(
-      `why502 parse ${kind.data}: ${records} records, ${unreadableCount} of ${lineNo} lines unreadable:\n`,
-    );
-    for (const u of unreadable) io.stderr.write(`  line ${u.line}: ${u.reason}: ${u.text.slice(0, 120)}\n`);
-    if (unreadableCount > unreadable.length)
-      io.stderr.write(`  ... and ${unreadableCount - unreadable.length} more\n`);
-  }
   if (lineNo > 0 && records === 0 && unreadableCount > 0) {
     throw new UserError(
       "bad_input",
@@ -129,6 +121,15 @@ export async function runParse(args: string[], io: Io): Promise<number> {
         ? "If your access log uses a custom log_format, pass it with --format."
         : "Check that the input is the right kind.",
     );
+  }
+  if (unreadableCount > 0) {
+    io.stderr.write(
+      `why502 parse ${kind.data}: ${records} records, ${unreadableCount} of ${lineNo} lines unreadable:\n`,
+    );
+    for (const u of unreadable)
+      io.stderr.write(`  line ${u.line}: ${u.reason}: ${JSON.stringify(u.text.slice(0, 120))}\n`);
+    if (unreadableCount > unreadable.length)
+      io.stderr.write(`  ... and ${unreadableCount - unreadable.length} more\n`);
   }
   return 0;
 }
