@@ -113,12 +113,20 @@ export function gatewaySections(
   return out;
 }
 
+/** ps of the service's process; with no live pid it prints only the header, so "not running" is evidence too. */
 function psShell(p: ProcessSpec): string {
   const ps = "LC_ALL=C ps -o pid,lstart,etimes,args";
-  if ("systemd_unit" in p)
-    return `pid=$(systemctl show -p MainPID --value ${shQuote(p.systemd_unit)}) && ${ps} -p "$pid"`;
   if ("name" in p) return `${ps} -C ${shQuote(p.name)}`;
-  return `pid=$(cat ${shQuote(p.pid_file)}) && ${ps} -p "$pid"`;
+  const pid =
+    "systemd_unit" in p
+      ? `pid=$(systemctl show -p MainPID --value ${shQuote(p.systemd_unit)})`
+      : `pid=$(cat ${shQuote(p.pid_file)} 2>/dev/null)`;
+  return `${pid}; case "$pid" in ''|0|*[!0-9]*) echo '  PID STARTED ELAPSED COMMAND'; false;; *) ${ps} -p "$pid";; esac`;
+}
+
+function psSource(p: ProcessSpec): string {
+  if ("name" in p) return `ps -C ${p.name}`;
+  return "systemd_unit" in p ? `ps (MainPID of ${p.systemd_unit})` : `ps (pid in ${p.pid_file})`;
 }
 
 const SHOW_PROPS =
@@ -159,7 +167,7 @@ export interface BackendTarget {
 /** Sections for one backend host. */
 export function backendSections(b: BackendTarget, sinceEpoch: number, maxBytes: number): PlannedSection[] {
   const out = common();
-  if (b.process) out.push(command("ps", "ps", psShell(b.process), "ps", "ps"));
+  if (b.process) out.push(command("ps", "ps", psShell(b.process), "ps", psSource(b.process)));
   out.push(
     command("ss", "ss", `ss -ltnpH ${shQuote(`sport = :${b.port}`)}`, "ss", `ss -ltnp sport = :${b.port}`),
   );

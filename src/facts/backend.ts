@@ -1,10 +1,10 @@
-import type { HostBundle } from "../bundle/schema.js";
+import type { CommandOutput, HostBundle } from "../bundle/schema.js";
 import type { AppRecord } from "../evidence/app.js";
 import type { KernelRecord } from "../evidence/kernel.js";
 import type { SystemdRecord } from "../evidence/systemd.js";
 import type { Endpoint } from "./address.js";
 import type { Citations } from "./derive.js";
-import { type EvidenceSet, recordsOf, refOf } from "./evidence-set.js";
+import { type EvidenceRef, type EvidenceSet, recordsOf, refOf } from "./evidence-set.js";
 import type { TargetFacts } from "./schema.js";
 import { inWindow, ms, type Window } from "./window.js";
 
@@ -47,6 +47,13 @@ const STACK_SIGNATURES = new Set([
   "node_uncaught",
   "python_traceback",
 ]);
+const ANY_ADDRESS = new Set(["0.0.0.0", "*", "::", "[::]"]);
+
+function sameHost(a: string, b: string): boolean {
+  const strip = (s: string) => s.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  return strip(a) === strip(b);
+}
+
 /** How close (ms) a kernel OOM kill must be to a process exit to be the reason for it. */
 const OOM_EXIT_SLACK_MS = 10_000;
 
@@ -99,9 +106,13 @@ export function analyseBackend(
   const listeners = set.byKind.ss.filter((p) => p.host.name === host.name);
   if (listeners.length > 0) {
     out.listenerKnown = true;
-    const match = recordsOf(set, "ss", host.name).find((r) => ep.kind === "tcp" && r.localPort === ep.port);
+    // A socket on another address of the host (or of another instance sharing it) is not this target's.
+    const match = recordsOf(set, "ss", host.name).find(
+      (r) => ep.kind === "tcp" && r.localPort === ep.port && (ANY_ADDRESS.has(r.localAddress) || sameHost(r.localAddress, ep.host)),
+    );
     out.listening = match !== undefined;
     if (match) cite.listener.push(refOf(match));
+    else cite.listener.push(absence(listeners[0], `nothing listens on ${ep.host}:${ep.port}`));
   }
 
   const procs = set.byKind.ps.filter((p) => p.host.name === host.name);
@@ -111,6 +122,7 @@ export function analyseBackend(
       (b.startTime ?? "").localeCompare(a.startTime ?? ""),
     );
     const newest = current[0];
+    if (!newest) cite.process.push(absence(procs[0], "no process of the service is running"));
     if (newest) {
       out.running = true;
       out.pid = newest.pid;
@@ -230,6 +242,16 @@ export function analyseBackend(
     cite.fatal.push(refOf(fatal));
   }
   return out;
+}
+
+/** Evidence of absence: the command ran and its output lacks what was looked for. */
+function absence(parsed: { host: HostBundle; command: CommandOutput } | undefined, what: string): EvidenceRef {
+  return {
+    host: parsed?.host.name ?? "",
+    source: parsed?.command.source ?? "",
+    line: 0,
+    text: `(${what}, per \`${parsed?.command.source ?? "?"}\`)`,
+  };
 }
 
 function nearExit(time: string | undefined, exitTimes: number[]): boolean {

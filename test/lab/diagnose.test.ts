@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type Lab, startLab } from "./lab.js";
 import { writeLabConfig } from "./lab-config.js";
 import { SCENARIOS, type ScenarioName } from "./lab-info.js";
-import { runScenario } from "./scenarios.js";
+import { runScenario, type ScenarioSummary } from "./scenarios.js";
 
 const execFileAsync = promisify(execFile);
 const bin = new URL("../../bin/why502.js", import.meta.url).pathname;
@@ -24,11 +24,19 @@ interface DiagnosisJson {
 }
 
 /** `why502 diagnose checkout` against the lab over real SSH, as a user runs it. */
-async function diagnose(l: Lab, since: string): Promise<{ diagnosis: DiagnosisJson; stderr: string }> {
-  const config = writeLabConfig(l.info, join(l.dir, "why502.yaml"));
-  const { stdout, stderr } = await execFileAsync(process.execPath, [bin, "diagnose", "checkout", "--config", config, "--since", since, "--json"], {
-    timeout: 60_000,
-  });
+async function diagnose(
+  l: Lab,
+  since: string,
+  extraInstances: ScenarioSummary["extraInstances"],
+): Promise<{ diagnosis: DiagnosisJson; stderr: string }> {
+  const config = writeLabConfig(l.info, join(l.dir, "why502.yaml"), { extraInstances });
+  const { stdout, stderr } = await execFileAsync(
+    process.execPath,
+    [bin, "diagnose", "checkout", "--config", config, "--since", since, "--json"],
+    {
+      timeout: 60_000,
+    },
+  );
   return { diagnosis: JSON.parse(stdout) as DiagnosisJson, stderr };
 }
 
@@ -38,9 +46,12 @@ describe("why502 diagnose over SSH against the lab", () => {
       lab = await startLab({ scenario: scenario as ScenarioName });
       const summary = await runScenario(lab, scenario as ScenarioName);
       const since = new Date(Date.parse(summary.startedAt) - 1000).toISOString();
-      const { diagnosis, stderr } = await diagnose(lab, since);
+      const { diagnosis, stderr } = await diagnose(lab, since, summary.extraInstances);
 
-      expect(diagnosis.hosts.filter((h) => !h.ok)).toEqual([]);
+      // Only the inventory hosts the lab does not run (host-down) fail, and as unreachable.
+      expect(diagnosis.hosts.filter((h) => !h.ok).map((h) => [h.name, h.failure?.code])).toEqual(
+        summary.extraInstances.map((e) => [e.name, "unreachable"]),
+      );
       expect(stderr).toMatch(/collecting: \d+\/\d+ hosts answered/);
       const want = summary.expected
         .filter((e) => e.verdict !== "healthy")

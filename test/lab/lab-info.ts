@@ -8,6 +8,10 @@ export const SCENARIOS = [
   "stale-upstream",
   "two-causes",
   "healthy",
+  "killed",
+  "segv",
+  "down",
+  "host-down",
 ] as const;
 export const ScenarioName = z.enum(SCENARIOS);
 export type ScenarioName = z.infer<typeof ScenarioName>;
@@ -19,6 +23,10 @@ export const VERDICTS = [
   "write_timeout",
   "stale_upstream",
   "healthy",
+  "crashed_no_trace",
+  "crashed_segfault",
+  "down",
+  "host_unreachable",
 ] as const;
 export const VerdictId = z.enum(VERDICTS);
 export type VerdictId = z.infer<typeof VerdictId>;

@@ -1,11 +1,13 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { type AccessEntry, accessEntries, dmesg, ERROR_KINDS, errorLines } from "./evidence.js";
 import { type Lab, startLab } from "./lab.js";
+import { labConfig } from "./lab-config.js";
 import { LabInfo, type ScenarioName } from "./lab-info.js";
 import { SUDOERS_DROP_IN } from "./lab-user.js";
+import { accepts } from "./ports.js";
 import { alive } from "./procs.js";
 import { runScenario, type ScenarioSummary } from "./scenarios.js";
 
@@ -33,6 +35,29 @@ function lineKinds(lines: string[]): string[] {
     .filter(([, re]) => lines.some((l) => re.test(l)))
     .map(([k]) => k)
     .sort();
+}
+
+const read = (path: string | undefined) => readFileSync(path ?? "", "utf8");
+
+/** The memory cgroup's count of OOM kills so far. */
+const oomKillCount = (l: Lab) =>
+  /^oom_kill (\d+)$/m.exec(read(`${l.backends[0]?.info.cgroup}/memory.oom_control`))?.[1];
+
+/** Whether the kernel would write a core for this process's children (fs/coredump.c, as the supervisor decides). */
+function coresDumped(): boolean {
+  const pattern = read("/proc/sys/kernel/core_pattern").trim();
+  const limit = /^Max core file size\s+(\S+)/m.exec(read("/proc/self/limits"))?.[1] ?? "0";
+  const bytes = limit === "unlimited" ? Number.POSITIVE_INFINITY : Number(limit);
+  return pattern.startsWith("|") ? bytes !== 1 : bytes >= 4096;
+}
+
+/** Backend 1 answered before the failure, failed (502) after it, and answered again once restarted. */
+function expectServedFailedServed(entries: AccessEntry[], target: string): void {
+  const at = entries.map((e, i) => ({ ...e, i })).filter((e) => e.upstream === target);
+  const firstFail = at.find((e) => e.status === 502)?.i ?? -1;
+  expect(firstFail).toBeGreaterThan(-1);
+  expect(at.some((e) => e.status === 200 && e.i < firstFail)).toBe(true);
+  expect(at.some((e) => e.status === 200 && e.i > firstFail)).toBe(true);
 }
 
 async function stopAndCheckClean(l: Lab): Promise<void> {
@@ -210,6 +235,138 @@ describe("lab scenarios", () => {
     const [b1] = summary.backends;
     expect(b1?.exit?.result).toBe("oom-kill");
     expect(await dmesg()).toContain(`Memory cgroup out of memory: Killed process ${b1?.pidBefore} (node)`);
+    await stopAndCheckClean(l);
+  });
+
+  it("killed: SIGKILL by hand while requests flow, no OOM and no stack, 502s, a restart", async () => {
+    const { lab: l, summary } = await run("killed");
+    const target = "127.0.0.11:18080";
+    expect(summary.expected).toEqual([{ target, verdict: "crashed_no_trace" }]);
+    const [b1] = summary.backends;
+    expect(b1?.exit).toEqual({ code: null, signal: "SIGKILL", result: "signal" });
+    expect(b1?.pidAfter).not.toBe(b1?.pidBefore);
+    expect(alive(b1?.pidBefore ?? 0)).toBe(false);
+    expect(b1?.restarts).toBe(1);
+    expect(summary.backends[1]?.restarts).toBe(0);
+    expectServedFailedServed(await accessEntries(l), target);
+    expect(lineKinds(await errorLines(l, target))).toContain("refused");
+    const journal = read(l.backends[0]?.info.journalPath);
+    expect(journal).toMatch(
+      /^\w{3} \d\d \d\d:\d\d:\d\d \S+ systemd\[1\]: checkout-1\.service: Main process exited, code=killed, status=9\/KILL$/m,
+    );
+    expect(journal).toContain("checkout-1.service: Failed with result 'signal'.");
+    expect(journal).toContain("checkout-1.service: Scheduled restart job, restart counter is at 1.");
+    expect(journal).not.toContain("OOM killer");
+    expect(journal).not.toContain("oom-kill");
+    expect(oomKillCount(l)).toBe("0");
+    expect(await dmesg()).not.toMatch(new RegExp(`Killed process ${b1?.pidBefore} \\(`));
+    const log = read(l.backends[0]?.info.logPath);
+    expect(log).not.toMatch(/^ {4}at /m);
+    expect(log).not.toMatch(/^Node\.js v/m);
+    await stopAndCheckClean(l);
+  });
+
+  it("segv: backend 1 dies of SIGSEGV while requests flow, systemd's code=killed|dumped, a restart", async () => {
+    const { lab: l, summary } = await run("segv");
+    const target = "127.0.0.11:18080";
+    expect(summary.expected).toEqual([{ target, verdict: "crashed_segfault" }]);
+    const [b1] = summary.backends;
+    const dumped = coresDumped();
+    expect(b1?.exit).toEqual({ code: null, signal: "SIGSEGV", result: dumped ? "core-dump" : "signal" });
+    expect(b1?.pidAfter).not.toBe(b1?.pidBefore);
+    expect(b1?.restarts).toBe(1);
+    expectServedFailedServed(await accessEntries(l), target);
+    expect(lineKinds(await errorLines(l, target))).toContain("refused");
+    const journal = read(l.backends[0]?.info.journalPath);
+    expect(journal).toContain(
+      `checkout-1.service: Main process exited, code=${dumped ? "dumped" : "killed"}, status=11/SEGV`,
+    );
+    expect(journal).toContain(`checkout-1.service: Failed with result '${dumped ? "core-dump" : "signal"}'.`);
+    expect(journal).toContain("checkout-1.service: Scheduled restart job, restart counter is at 1.");
+    expect(journal).not.toContain("OOM killer");
+    expect(oomKillCount(l)).toBe("0");
+    expect(read(l.backends[0]?.info.logPath)).not.toMatch(/^ {4}at /m);
+    await stopAndCheckClean(l);
+  });
+
+  it("down: backend 1 stopped before the window, nothing listens, only 111s, no exit or restart in it", async () => {
+    const { lab: l, summary } = await run("down");
+    const b = l.backends[0];
+    if (b === undefined) throw new Error("no backend");
+    const target = "127.0.0.11:18080";
+    expect(summary.expected).toEqual([{ target, verdict: "down" }]);
+    const [b1, b2] = summary.backends;
+    expect(b1).toEqual({
+      name: "checkout-1",
+      target,
+      pidBefore: undefined,
+      pidAfter: undefined,
+      restarts: 0,
+    });
+    expect(b2?.restarts).toBe(0);
+    expect(existsSync(b.info.pidFile)).toBe(false);
+    expect(await accepts(b.info.address, b.info.port)).toBe(false);
+    expect(alive(b.info.supervisorPid)).toBe(false);
+    expect(b.events.flatMap((e) => ("pid" in e ? [e.pid] : [])).filter(alive)).toEqual([]);
+    expect(b.events.at(-1)?.event).toBe("stopped");
+    // The host is up: only the service is down.
+    expect(await accepts(b.info.address, l.info.ssh?.port ?? 0)).toBe(true);
+    const entries = await accessEntries(l);
+    const at = entries.filter((e) => e.upstream === target);
+    expect(at.length).toBeGreaterThan(0);
+    expect(at.filter((e) => e.status !== 502)).toEqual([]);
+    expect(lineKinds(await errorLines(l, target))).toEqual(["refused"]);
+    // One refused connect per request it got, and the other replica served the rest.
+    expect(await errorLines(l, target)).toHaveLength(at.length);
+    expect(entries.filter((e) => e.upstream !== target).map((e) => [e.upstream, e.status])).toEqual(
+      Array.from({ length: 20 - at.length }, () => ["127.0.0.12:18080", 200]),
+    );
+    const journal = read(b.info.journalPath).trimEnd().split("\n");
+    expect(journal.slice(-3).map((line) => line.replace(/^.* systemd\[1\]: /, ""))).toEqual([
+      "Stopping checkout-1.service...",
+      "checkout-1.service: Deactivated successfully.",
+      "Stopped checkout-1.service.",
+    ]);
+    // Its last line was written more than a second before the window: whole-second stamps stay out of it.
+    expect(statSync(b.info.journalPath).mtimeMs).toBeLessThan(Date.parse(summary.startedAt) - 1000);
+    await stopAndCheckClean(l);
+  });
+
+  it("host-down: nginx routes to 127.0.0.13, which the inventory lists but where nothing answers, not even sshd", async () => {
+    const { lab: l, summary } = await run("host-down");
+    const dead = "127.0.0.13:18080";
+    expect(summary.expected).toEqual([{ target: dead, verdict: "host_unreachable" }]);
+    expect(summary.extraInstances).toEqual([{ name: "checkout-3", address: "127.0.0.13" }]);
+    expect(summary.servers).toEqual(["127.0.0.11:18080", "127.0.0.12:18080", dead]);
+    const { stdout } = await execFileAsync(l.nginx.binary, l.nginx.testArgs);
+    expect(stdout).toContain(`server ${dead} max_fails=0;`);
+    const ssh = l.info.ssh;
+    if (ssh === null) throw new Error("no sshd");
+    expect(await accepts("127.0.0.13", ssh.port)).toBe(false);
+    await expect(
+      execFileAsync("ssh", [
+        ...["-i", ssh.keyPath, "-p", String(ssh.port), "-o", `UserKnownHostsFile=${ssh.knownHostsPath}`],
+        ...["-o", "BatchMode=yes", "-o", "ConnectTimeout=3", `${ssh.user}@127.0.0.13`, "true"],
+      ]),
+    ).rejects.toThrow(/Connection refused/);
+    expect(failedAt(await accessEntries(l), dead).length).toBeGreaterThan(0);
+    expect(lineKinds(await errorLines(l, dead))).toEqual(["refused"]);
+    expect(await errorLines(l, "127.0.0.11:18080")).toEqual([]);
+    expect(await errorLines(l, "127.0.0.12:18080")).toEqual([]);
+    for (const b of summary.backends) expect(b.restarts).toBe(0);
+    const config = labConfig(l.info, { extraInstances: summary.extraInstances }) as {
+      hosts: Record<string, { address: string }>;
+      services: { checkout: { backends: { instances: { host: string; process: { pid_file: string } }[] } } };
+    };
+    expect(config.hosts["checkout-3"]).toEqual({ address: "127.0.0.13" });
+    expect(config.services.checkout.backends.instances.map((i) => i.host)).toEqual([
+      "checkout-1",
+      "checkout-2",
+      "checkout-3",
+    ]);
+    expect(config.services.checkout.backends.instances[2]?.process.pid_file).toBe(
+      `${l.dir}/backends/checkout-3/checkout-3.pid`,
+    );
     await stopAndCheckClean(l);
   });
 });

@@ -50,6 +50,10 @@ export function planBackends(scenario: ScenarioName | undefined, count: number):
         };
       case "stale-upstream":
       case "healthy":
+      case "killed":
+      case "segv":
+      case "down":
+      case "host-down":
       case undefined:
         return ok;
     }

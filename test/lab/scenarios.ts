@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { Backend } from "./backend.js";
 import {
   accessEntries,
@@ -10,8 +11,18 @@ import {
 } from "./evidence.js";
 import type { Lab } from "./lab.js";
 import type { ExpectedVerdict, ScenarioName } from "./lab-info.js";
-import { FAIL_AFTER, GATEWAY_ADDRESS, GATEWAY_PORT, UPSTREAM } from "./scenario-plan.js";
+import { accepts } from "./ports.js";
+import { pidFromFile } from "./procs.js";
+import {
+  BACKEND_PORT,
+  FAIL_AFTER,
+  GATEWAY_ADDRESS,
+  GATEWAY_PORT,
+  SSH_PORT,
+  UPSTREAM,
+} from "./scenario-plan.js";
 import { countByStatus, type Reply, sendTraffic, type TrafficOptions } from "./traffic.js";
+import { waitUntil } from "./wait.js";
 
 export interface BackendOutcome {
   name: string;
@@ -21,6 +32,13 @@ export interface BackendOutcome {
   /** supervisor restarts during the scenario */
   restarts: number;
   exit?: { code: number | null; signal: string | null; result: string };
+}
+
+/** A host the inventory must list as an instance of the service although the lab runs nothing there. */
+export interface ExtraInstance {
+  /** its inventory name, e.g. "checkout-3" */
+  name: string;
+  address: string;
 }
 
 export interface ScenarioSummary {
@@ -39,6 +57,11 @@ export interface ScenarioSummary {
   servers: string[];
   /** the lines that prove the failure happened, as the lab awaited them */
   evidence: string[];
+  /**
+   * Instances for the why502.yaml beyond the lab's backends (host-down: the address nginx routes to,
+   * where neither the app nor sshd runs). Empty for the other scenarios.
+   */
+  extraInstances: ExtraInstance[];
 }
 
 interface Run {
@@ -51,13 +74,16 @@ const traffic = (o: Omit<TrafficOptions, "host" | "port">) =>
   sendTraffic({ host: GATEWAY_ADDRESS, port: GATEWAY_PORT, ...o });
 
 export async function runScenario(lab: Lab, name: ScenarioName): Promise<ScenarioSummary> {
+  const first = lab.backends[0];
+  if (first === undefined) throw new Error("the lab has no backend");
+  const target = first.info.target;
+  if (name === "down") await stopForGood(first);
+
   const startedAt = new Date().toISOString();
   const logged = (await accessEntries(lab)).length;
   const before = lab.backends.map((b) => ({ b, pid: b.currentPid(), events: b.events.length }));
   const run: Run = { replies: [], evidence: [], exits: new Map() };
-  const first = lab.backends[0];
-  if (first === undefined) throw new Error("the lab has no backend");
-  const target = first.info.target;
+  const extraInstances: ExtraInstance[] = [];
 
   let expected: ExpectedVerdict[];
   switch (name) {
@@ -66,15 +92,15 @@ export async function runScenario(lab: Lab, name: ScenarioName): Promise<Scenari
       expected = [{ target: UPSTREAM, verdict: "healthy" }];
       break;
     case "crash":
-      await failAndRecover(lab, first, "traffic", ["prematureClose", "refused"], run);
+      await failAndRecover(lab, first, "traffic", ["exit-code"], ["prematureClose", "refused"], run);
       expected = [{ target, verdict: "crashed" }];
       break;
     case "oom":
-      await failAndRecover(lab, first, "traffic", ["refused"], run);
+      await failAndRecover(lab, first, "traffic", ["oom-kill"], ["refused"], run);
       expected = [{ target, verdict: "oom_killed" }];
       break;
     case "fatal":
-      await failAndRecover(lab, first, "sighup", ["refused"], run);
+      await failAndRecover(lab, first, "sighup", ["exit-code"], ["refused"], run);
       expected = [{ target, verdict: "exited_on_purpose" }];
       break;
     case "write-timeout":
@@ -91,12 +117,36 @@ export async function runScenario(lab: Lab, name: ScenarioName): Promise<Scenari
     case "two-causes": {
       const servers = lab.backends.map((b) => b.info.target);
       await lab.nginx.setServers([...servers, lab.staleTarget]);
-      await failAndRecover(lab, first, "traffic", ["refused"], run);
+      await failAndRecover(lab, first, "traffic", ["oom-kill"], ["refused"], run);
       run.evidence.push(await awaitErrorLine(lab, lab.staleTarget, "refused"));
       expected = [
         { target, verdict: "oom_killed" },
         { target: lab.staleTarget, verdict: "stale_upstream" },
       ];
+      break;
+    }
+    case "killed":
+      await failAndRecover(lab, first, { signal: "SIGKILL" }, ["signal"], ["refused"], run);
+      expected = [{ target, verdict: "crashed_no_trace" }];
+      break;
+    case "segv":
+      // "core-dump" where the kernel would write a core (RLIMIT_CORE, core_pattern), "signal" otherwise.
+      await failAndRecover(lab, first, { signal: "SIGSEGV" }, ["signal", "core-dump"], ["refused"], run);
+      expected = [{ target, verdict: "crashed_segfault" }];
+      break;
+    case "down":
+      run.replies.push(...(await traffic({ count: 20, concurrency: 2 })));
+      run.evidence.push(await awaitErrorLine(lab, target, "refused"));
+      expected = [{ target, verdict: "down" }];
+      break;
+    case "host-down": {
+      const host = await hostWhereNothingAnswers(lab);
+      run.replies.push(...(await traffic({ count: 6, concurrency: 2 })));
+      await lab.nginx.setServers([...lab.backends.map((b) => b.info.target), lab.staleTarget]);
+      run.replies.push(...(await traffic({ count: 20, concurrency: 2 })));
+      run.evidence.push(await awaitErrorLine(lab, lab.staleTarget, "refused"));
+      extraInstances.push({ name: `${UPSTREAM}-${lab.backends.length + 1}`, address: host });
+      expected = [{ target: lab.staleTarget, verdict: "host_unreachable" }];
       break;
     }
   }
@@ -118,17 +168,44 @@ export async function runScenario(lab: Lab, name: ScenarioName): Promise<Scenari
     })),
     servers: lab.nginx.servers(),
     evidence: run.evidence,
+    extraInstances,
   };
 }
 
 /**
- * Traffic until the backend's real failure (its Nth request, or a SIGHUP config reload), requests
- * while it is down (nginx: 111 refused), then, once the supervisor has restarted it, a little more.
+ * `systemctl stop` before the window: the supervisor stops the app (SIGTERM) and exits, the pid file
+ * goes, and nothing restarts it. Journal stamps have whole seconds and callers diagnose from a second
+ * before startedAt, so the window opens two whole seconds after the stop's last journal line.
+ */
+async function stopForGood(b: Backend): Promise<void> {
+  await b.stop();
+  const quietFrom = (Math.floor(Date.now() / 1000) + 2) * 1000 + 50;
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, quietFrom - Date.now())));
+  if (pidFromFile(b.info.pidFile) !== undefined) throw new Error(`${b.info.pidFile} outlived the stop`);
+  if (await accepts(b.info.address, b.info.port))
+    throw new Error(`${b.info.target} still accepts connections`);
+}
+
+/** The stale target's address, once it is sure that neither the app nor sshd answers there. */
+async function hostWhereNothingAnswers(lab: Lab): Promise<string> {
+  const [host = ""] = lab.staleTarget.split(":");
+  for (const port of [lab.info.ssh?.port ?? SSH_PORT, BACKEND_PORT]) {
+    if (await accepts(host, port))
+      throw new Error(`${host}:${port} accepts connections: host-down needs a dead host`);
+  }
+  return host;
+}
+
+/**
+ * Traffic until the backend's real failure (its Nth request, a SIGHUP config reload, or a signal sent to
+ * it while requests flow), requests while it is down (nginx: 111 refused), then, once the supervisor has
+ * restarted it, a little more. The supervisor's result for the exit must be one of `results`.
  */
 async function failAndRecover(
   lab: Lab,
   b: Backend,
-  trigger: "traffic" | "sighup",
+  trigger: "traffic" | "sighup" | { signal: "SIGKILL" | "SIGSEGV" },
+  results: string[],
   kinds: ErrorKind[],
   run: Run,
 ): Promise<void> {
@@ -149,10 +226,16 @@ async function failAndRecover(
   if (trigger === "traffic") {
     // Round robin: the failing backend's Nth request comes within N rounds.
     before = traffic({ count: FAIL_AFTER * peers + 10, concurrency: 2, stopWhen: () => down });
-  } else {
+  } else if (trigger === "sighup") {
     run.replies.push(...(await traffic({ count: 10, concurrency: 2 })));
     process.kill(oldPid, "SIGHUP");
     before = Promise.resolve([]);
+  } else {
+    const logged = (await accessEntries(lab)).length;
+    before = traffic({ count: 400, concurrency: 2, stopWhen: () => down });
+    // As an operator's `kill -9` (or a fault) hits it: while nginx is logging the flowing requests.
+    await awaitAccessCount(lab, logged + 2 * peers);
+    process.kill(oldPid, trigger.signal);
   }
   const exit = await exited;
   // Sent at once, inside the supervisor's restart delay, one at a time so that round robin reaches the
@@ -165,9 +248,18 @@ async function failAndRecover(
   run.replies.push(...replies, ...whileDown);
   run.exits.set(b.info.name, { code: exit.code, signal: exit.signal, result: exit.result });
 
-  const expectedResult = b.info.mode === "oom" ? "oom-kill" : "exit-code";
-  if (exit.result !== expectedResult) {
-    throw new Error(`${b.info.name} exited with result '${exit.result}', expected '${expectedResult}'`);
+  if (!results.includes(exit.result)) {
+    throw new Error(
+      `${b.info.name} exited with result '${exit.result}', expected '${results.join("' or '")}'`,
+    );
+  }
+  if (typeof trigger === "object") {
+    if (exit.signal !== trigger.signal) {
+      throw new Error(
+        `${b.info.name} exited with ${exit.signal ?? `code ${exit.code}`}, not ${trigger.signal}`,
+      );
+    }
+    run.evidence.push(await journalLine(b, `Main process exited, code=(killed|dumped), status=`));
   }
   if (b.info.mode === "oom") run.evidence.push(await awaitOomKillLine(oldPid));
 
@@ -182,4 +274,13 @@ async function writeTimeout(lab: Lab, b: Backend, run: Run): Promise<void> {
   run.replies.push(...(await traffic({ count: 6, concurrency: 6, path: () => "/slow" })));
   run.replies.push(...(await traffic({ count: 4, concurrency: 2 })));
   run.evidence.push(await awaitErrorLine(lab, b.info.target, "prematureClose"));
+}
+
+/** The supervisor's journal line matching `pattern` (it writes the exit before reporting it). */
+function journalLine(b: Backend, pattern: string): Promise<string> {
+  const re = new RegExp(pattern);
+  return waitUntil(
+    async () => (await readFile(b.info.journalPath, "utf8")).split("\n").findLast((l) => re.test(l)),
+    { what: `/${pattern}/ in ${b.info.journalPath}` },
+  );
 }

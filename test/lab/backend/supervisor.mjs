@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { constants, hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 
 const { values: opts, positionals: appArgs } = parseArgs({
@@ -52,6 +52,8 @@ const unit = `${opts.name}.service`;
 const restartMs = Number(opts["restart-ms"]);
 const stopTimeoutMs = Number(opts["stop-timeout-ms"]);
 const host = hostname().split(".")[0];
+/** WorkingDirectory= of the unit: where the pid file lives. */
+const unitDir = dirname(opts["pid-file"]);
 const cgroupDir =
   opts["memory-limit"] === undefined
     ? undefined
@@ -83,10 +85,22 @@ EXIT_NAMES.push("NOTCONFIGURED", "NOTRUNNING");
 const CORE_SIGNALS = new Set(["SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGSEGV"]);
 for (const s of ["SIGSYS", "SIGXCPU", "SIGXFSZ"]) CORE_SIGNALS.add(s);
 
-/** A core is written only when RLIMIT_CORE allows it; the app inherits ours. */
-function coreLimitZero() {
+/**
+ * Whether the kernel writes a core for a core-dumping signal (fs/coredump.c), which is when waitpid
+ * reports WCOREDUMP and systemd says `code=dumped`: a `|helper` core_pattern is fed whatever
+ * RLIMIT_CORE is, except 1; a file pattern needs RLIMIT_CORE of at least a page. The app inherits our
+ * limit (Node does not change it); its core file would land in its working directory, the unit's dir.
+ */
+function coreWouldBeDumped() {
+  let pattern = "core";
+  try {
+    pattern = readFileSync("/proc/sys/kernel/core_pattern", "utf8").trim();
+  } catch {
+    // keep the kernel's default
+  }
   const m = /^Max core file size\s+(\S+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
-  return m?.[1] === "0";
+  const limit = m?.[1] === "unlimited" ? Number.POSITIVE_INFINITY : Number(m?.[1] ?? 0);
+  return pattern.startsWith("|") ? limit !== 1 : limit >= 4096;
 }
 
 function setupCgroup() {
@@ -121,7 +135,7 @@ function start() {
   journal(`Starting ${unit}...`);
   const logFd = openSync(opts.log, "a");
   const oomBefore = oomKills();
-  child = spawn(process.execPath, appArgs, { stdio: ["ignore", logFd, logFd, "ipc"] });
+  child = spawn(process.execPath, appArgs, { cwd: unitDir, stdio: ["ignore", logFd, logFd, "ipc"] });
   closeSync(logFd);
   const pid = child.pid;
   // Into the memory cgroup before the app can allocate anything big: it only does on request.
@@ -149,7 +163,7 @@ function exited(which, pid, code, signal, oomKilled) {
   } else {
     if (oomKilled) journal(`${unit}: A process of this unit has been killed by the OOM killer.`);
     if (signal !== null) {
-      const dumped = CORE_SIGNALS.has(signal) && !coreLimitZero();
+      const dumped = CORE_SIGNALS.has(signal) && coreWouldBeDumped();
       const status = `${constants.signals[signal]}/${signal.slice(3)}`;
       journal(`${unit}: Main process exited, code=${dumped ? "dumped" : "killed"}, status=${status}`);
       result = oomKilled ? "oom-kill" : dumped ? "core-dump" : "signal";
