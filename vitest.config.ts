@@ -5,5 +5,8 @@ export default defineConfig({
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["test/lab/**", "node_modules/**"],
     typecheck: { enabled: false },
+    // Generous: some tests generate large files or run real processes; speed is measured by npm run bench.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });
