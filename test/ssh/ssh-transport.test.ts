@@ -4,10 +4,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { fetchHostKey } from "../src/collect/ssh/fetch-host-key.js";
-import { connectSsh, type SshTransport } from "../src/collect/ssh/ssh-transport.js";
-import { type SshTarget, TransportError } from "../src/collect/transport.js";
-import { startSshd, type TestSshd } from "./support/sshd.js";
+import { fetchHostKey } from "../../src/collect/ssh/fetch-host-key.js";
+import { connectSsh, type SshTransport } from "../../src/collect/ssh/ssh-transport.js";
+import { type SshTarget, TransportError } from "../../src/collect/transport.js";
+import { startSshd, type TestSshd } from "../support/sshd.js";
 
 /* A real OpenSSH sshd on 127.0.0.21 and 127.0.0.22; the bastion tests hop from one to the other. */
 const PORT = 22211;

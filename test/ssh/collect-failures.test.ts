@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { main } from "../src/main.js";
-import { startSshd, type TestSshd } from "./support/sshd.js";
+import { main } from "../../src/main.js";
+import { startSshd, type TestSshd } from "../support/sshd.js";
 
 const PORT = 22301;
-const fixtures = new URL("../src/evidence/__fixtures__/", import.meta.url).pathname;
+const fixtures = new URL("../../src/evidence/__fixtures__/", import.meta.url).pathname;
 
 let sshd: TestSshd;
 let silent: Server;
