@@ -152,4 +152,40 @@ describe("host failures against a real sshd", () => {
     // The deadline is 8 s; connect timeouts are 1.5 s and the hanging command's host 3 s.
     expect(elapsed).toBeLessThan(8000 + 2000);
   });
+
+  it("check prints a row per host and exits non-zero when any host has a problem", async () => {
+    const out = sink();
+    const err = sink();
+    const code = await main(["check", "--config", join(dir, "why502.yaml")], {
+      env: { HOME: dir },
+      stdin: process.stdin,
+      stdout: out.stream,
+      stderr: err.stream,
+    });
+    expect(code).toBe(1);
+    const rows = out.text().split("\n");
+    expect(rows[0]).toBe(`${join(dir, "why502.yaml")}: config ok (1 services)`);
+    expect(rows.find((r) => r.startsWith("capture  gw "))).toMatch(/ ok {2}/);
+    expect(rows.find((r) => r.includes("be-changed-key"))).toMatch(/FAIL host_key_mismatch: /);
+    expect(rows.find((r) => r.includes("be-refused-login"))).toMatch(/FAIL auth_failed: /);
+    expect(rows.find((r) => r.includes("be-hanging-command"))).toMatch(/FAIL ps: timeout: /);
+    expect(out.text()).toMatch(/\n5 host\(s\) with problems\n$/);
+  });
+
+  it("hosts fingerprint prints the key's fingerprint exactly as ssh-keygen does, and a line to pin", async () => {
+    const out = sink();
+    const code = await main(["hosts", "fingerprint", `127.0.0.31:${PORT}`], {
+      env: {},
+      stdin: process.stdin,
+      stdout: out.stream,
+      stderr: sink().stream,
+    });
+    expect(code).toBe(0);
+    const expected = execFileSync("ssh-keygen", ["-lf", `${sshd.hostKeyPath}.pub`], {
+      encoding: "utf8",
+    }).split(" ")[1];
+    const [first, second] = out.text().split("\n");
+    expect(first).toBe(`${expected} (ssh-ed25519)`);
+    expect(second).toBe(`[127.0.0.31]:${PORT} ${sshd.hostPublicKey}`);
+  });
 });

@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable, Writable } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../src/main.js";
+
+const dir = mkdtempSync(join(tmpdir(), "why502-plan-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const config = `
+ssh: { user: why502, jump: ops@bastion.example.com:2222, ssh_config: false }
+hosts:
+  gw1: { address: 10.0.1.10 }
+services:
+  checkout:
+    upstream: checkout
+    gateways:
+      - host: gw1
+        error_log: /var/log/nginx/error.log
+        access_log: /var/log/nginx/access.log
+    backends:
+      port: 8080
+      process: { systemd_unit: checkout.service }
+      app_logs: [/var/log/checkout/app.log]
+      instances: [{ host: app1.internal }]
+`;
+
+async function run(args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const sink = (f: (s: string) => void) =>
+    Object.assign(new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) }), { isTTY: false });
+  const code = await main(args, {
+    env: { HOME: dir },
+    stdin: Readable.from([""]),
+    stdout: sink((s) => (stdout += s)),
+    stderr: sink((s) => (stderr += s)),
+  });
+  return { code, stdout, stderr };
+}
+
+describe("why502 plan", () => {
+  it("prints every command for every host, with the login it will use, and runs nothing", async () => {
+    writeFileSync(join(dir, "why502.yaml"), config);
+    const r = await run([
+      "plan",
+      "checkout",
+      "--config",
+      join(dir, "why502.yaml"),
+      "--since",
+      "2026-11-25T12:00:00Z",
+    ]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split("\n");
+    expect(lines[0]).toBe("gateway gw1 (why502@10.0.1.10:22 via ops@bastion.example.com:2222)");
+    expect(lines).toContain("  [nginx-conf] 'nginx' '-T'");
+    expect(lines).toContain(
+      "backend app1.internal (why502@app1.internal:22 via ops@bastion.example.com:2222)",
+    );
+    expect(lines).toContain(
+      "  [systemd-journal] journalctl -u 'checkout.service' --since @1795608000 -o short-iso --no-pager -q",
+    );
+    expect(lines).toContain("  [ss] ss -ltnpH 'sport = :8080'");
+    expect(r.stdout).toMatch(
+      /\[app-log\] read \/var\/log\/checkout\/app\.log \(and rotated files\) from the window start/,
+    );
+  });
+
+  it("names the service it does not know, and the ones it does", async () => {
+    writeFileSync(join(dir, "why502.yaml"), config);
+    const r = await run(["plan", "payments", "--config", join(dir, "why502.yaml")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('why502: No service "payments" in the config: use one of checkout.\n');
+  });
+});
