@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --json] [-- --only parse]: speed and memory figures, one table.
+// npm run bench [-- --json] [-- --only parse|collect]: speed and memory figures, one table.
 import { execFileSync, spawnSync } from "node:child_process";
 import {
   closeSync,
@@ -116,6 +116,31 @@ if (!only || only === "parse") {
     "flat",
     p1g.maxRssKb < p100m.maxRssKb * 1.5 ? "ok" : "MISS",
   ]);
+}
+
+if (!only || only === "collect") {
+  if (process.getuid?.() !== 0) {
+    log("collect: skipped (the lab needs root: it starts sshd, nginx and memory cgroups)");
+    figures.collect = { skipped: "needs root" };
+    rows.push(["collection (lab)", "skipped: needs root", "", ""]);
+  } else {
+    // bench-collect.ts prints { figures, rows } as JSON on stdout, its progress on stderr.
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", `${root}scripts/bench-collect.ts`, ...(json ? ["--quiet"] : [])],
+      {
+        cwd: root,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", json ? "pipe" : "inherit"],
+        maxBuffer: 16 << 20,
+      },
+    );
+    if (r.status !== 0)
+      throw new Error(`scripts/bench-collect.ts exited ${r.status}${json ? `: ${r.stderr}` : ""}`);
+    const out = JSON.parse(r.stdout);
+    Object.assign(figures, out.figures);
+    rows.push(...out.rows);
+  }
 }
 
 if (json) {

@@ -43,9 +43,17 @@ export function localToUtc(
 }
 
 /** Raw dmesg seconds-since-boot plus the boot time -> UTC ISO. */
+let lastBootText: string | undefined;
+let lastBootMs = Number.NaN;
+
 export function uptimeToUtc(seconds: number, bootTime: string | undefined): string | undefined {
   if (bootTime === undefined) return undefined;
-  const boot = Date.parse(bootTime);
+  // Every dmesg line of a host carries the same boot time: parse it once.
+  if (bootTime !== lastBootText) {
+    lastBootText = bootTime;
+    lastBootMs = Date.parse(bootTime);
+  }
+  const boot = lastBootMs;
   if (Number.isNaN(boot)) return undefined;
   return new Date(boot + Math.round(seconds * 1000)).toISOString();
 }
