@@ -1,4 +1,7 @@
-import { type Document, isMap, isSeq, type LineCounter, type Node as YamlNode } from "yaml";
+import { readFileSync } from "node:fs";
+import { type Document, isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import type { z } from "zod";
+import { type ErrorCode, UserError } from "./errors.js";
 
 export type Path = readonly PropertyKey[];
 
@@ -39,4 +42,61 @@ export function describeIssue(
   if (issue.code === "unrecognized_keys" && issue.keys)
     return `unknown key ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
   return issue.message.replace(/^Invalid (input|option): /, "").replace(/\.$/, "");
+}
+
+/** A YAML file validated by a zod schema, with what is needed to point at any node of it afterwards. */
+export interface ParsedYaml<T> {
+  data: T;
+  /** `file:line:col: key.path` of the node at `path`, for errors found after the schema. */
+  where(path: Path): string;
+}
+
+/**
+ * Parse YAML text and validate it with `schema`. Every error is a UserError naming the file, line, column
+ * and key, and what was expected.
+ */
+export function parseYaml<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  errors: { code: ErrorCode; what: string; hint: string },
+): ParsedYaml<z.output<S>> {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const pos = counter.linePos(yamlError.pos[0]);
+    const what = yamlError.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
+    throw new UserError(errors.code, `${file}:${pos.line}:${pos.col}: invalid YAML: ${what}.`);
+  }
+  const parsed = schema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path ?? [];
+    const where = locate(doc, counter, path, issue?.code === "invalid_key");
+    throw new UserError(
+      errors.code,
+      `${file}:${where}: ${dotted(path) || errors.what}: ${describeIssue(issue)}.`,
+      errors.hint,
+    );
+  }
+  return { data: parsed.data, where: (path) => `${file}:${locate(doc, counter, path)}: ${dotted(path)}` };
+}
+
+/** Read a text file, or say in one sentence that it cannot be read. */
+export function readTextFile(
+  file: string,
+  what: string,
+  code: ErrorCode = "file_not_found",
+  hint?: string,
+): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    throw new UserError(
+      code,
+      `Cannot read ${what} ${file}: the file does not exist or is not readable.`,
+      hint,
+    );
+  }
 }

@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { UserError } from "../errors.js";
-import { describeIssue } from "../yaml-location.js";
+import { describeIssue, readTextFile } from "../yaml-location.js";
 import { Bundle } from "./schema.js";
 
 function lineCol(text: string, offset: number): string {
@@ -43,14 +42,5 @@ export function parseBundleText(text: string, file: string): Bundle {
 }
 
 export function loadBundle(file: string): Bundle {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    throw new UserError(
-      "file_not_found",
-      `Cannot read bundle ${file}: the file does not exist or is not readable.`,
-    );
-  }
-  return parseBundleText(text, file);
+  return parseBundleText(readTextFile(file, "bundle"), file);
 }

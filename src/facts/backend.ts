@@ -108,7 +108,10 @@ export function analyseBackend(
     out.listenerKnown = true;
     // A socket on another address of the host (or of another instance sharing it) is not this target's.
     const match = recordsOf(set, "ss", host.name).find(
-      (r) => ep.kind === "tcp" && r.localPort === ep.port && (ANY_ADDRESS.has(r.localAddress) || sameHost(r.localAddress, ep.host)),
+      (r) =>
+        ep.kind === "tcp" &&
+        r.localPort === ep.port &&
+        (ANY_ADDRESS.has(r.localAddress) || sameHost(r.localAddress, ep.host)),
     );
     out.listening = match !== undefined;
     if (match) cite.listener.push(refOf(match));
@@ -245,7 +248,10 @@ export function analyseBackend(
 }
 
 /** Evidence of absence: the command ran and its output lacks what was looked for. */
-function absence(parsed: { host: HostBundle; command: CommandOutput } | undefined, what: string): EvidenceRef {
+function absence(
+  parsed: { host: HostBundle; command: CommandOutput } | undefined,
+  what: string,
+): EvidenceRef {
   return {
     host: parsed?.host.name ?? "",
     source: parsed?.command.source ?? "",

@@ -1,8 +1,6 @@
-import { readFileSync } from "node:fs";
 import type { Environment } from "@marcbachmann/cel-js";
-import { LineCounter, parseDocument } from "yaml";
 import { UserError } from "../errors.js";
-import { describeIssue, dotted, locate, type Path } from "../yaml-location.js";
+import { type Path, parseYaml, readTextFile } from "../yaml-location.js";
 import { createEnvironment } from "./cel.js";
 import { type Outcome, PlaybookSpec } from "./schema.js";
 import { splitTemplate } from "./template.js";
@@ -15,32 +13,14 @@ export interface Playbook {
 
 /** Parse and check a playbook: YAML, schema, graph and every CEL expression, before anything runs. */
 export function parsePlaybook(text: string, file: string): Playbook {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const pos = counter.linePos(yamlError.pos[0]);
-    const what = yamlError.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
-    throw new UserError("playbook_invalid", `${file}:${pos.line}:${pos.col}: invalid YAML: ${what}.`);
-  }
-  const parsed = PlaybookSpec.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = issue?.path ?? [];
-    const where = locate(doc, counter, path, issue?.code === "invalid_key");
-    throw new UserError(
-      "playbook_invalid",
-      `${file}:${where}: ${dotted(path) || "playbook"}: ${describeIssue(issue)}.`,
-      "See playbooks/README.md for the playbook format.",
-    );
-  }
-  const spec = parsed.data;
+  const { data: spec, where } = parseYaml(text, file, PlaybookSpec, {
+    code: "playbook_invalid",
+    what: "playbook",
+    hint: "See playbooks/README.md for the playbook format.",
+  });
   const env = createEnvironment();
   const fail = (path: Path, message: string): never => {
-    throw new UserError(
-      "playbook_invalid",
-      `${file}:${locate(doc, counter, path)}: ${dotted(path)}: ${message}.`,
-    );
+    throw new UserError("playbook_invalid", `${where(path)}: ${message}.`);
   };
   const checkExpr = (path: Path, expr: string, wantBool: boolean) => {
     const result = env.check(expr);
@@ -104,14 +84,5 @@ function findCycle(spec: PlaybookSpec): string[] | undefined {
 }
 
 export function loadPlaybook(file: string): Playbook {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    throw new UserError(
-      "file_not_found",
-      `Cannot read playbook ${file}: the file does not exist or is not readable.`,
-    );
-  }
-  return parsePlaybook(text, file);
+  return parsePlaybook(readTextFile(file, "playbook"), file);
 }
