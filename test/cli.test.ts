@@ -1,35 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../src/main.js";
+import { type MainResult, runMain } from "./support/run-main.js";
 
 const root = new URL("../", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "why502-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function capture() {
-  let text = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      text += chunk.toString();
-      cb();
-    },
-  });
-  return { stream: Object.assign(stream, { isTTY: false }), text: () => text };
-}
-
-async function run(args: string[], stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = capture();
-  const err = capture();
-  const code = await main(args, {
-    env: {},
-    stdin: Readable.from([stdin]),
-    stdout: out.stream,
-    stderr: err.stream,
-  });
-  return { code, stdout: out.text(), stderr: err.text() };
+function run(args: string[], stdin = ""): Promise<MainResult> {
+  return runMain(args, { stdin });
 }
 
 function file(name: string, text: string): string {

@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable, Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../src/main.js";
+import { runMain } from "./support/run-main.js";
 
 const dir = mkdtempSync(join(tmpdir(), "why502-plan-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,19 +25,7 @@ services:
       instances: [{ host: app1.internal }]
 `;
 
-async function run(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const sink = (f: (s: string) => void) =>
-    Object.assign(new Writable({ write: (c: Buffer, _e, cb) => (f(c.toString()), cb()) }), { isTTY: false });
-  const code = await main(args, {
-    env: { HOME: dir },
-    stdin: Readable.from([""]),
-    stdout: sink((s) => (stdout += s)),
-    stderr: sink((s) => (stderr += s)),
-  });
-  return { code, stdout, stderr };
-}
+const run = (args: string[]) => runMain(args, { env: { HOME: dir } });
 
 describe("why502 plan", () => {
   it("prints every command for every host, with the login it will use, and runs nothing", async () => {

@@ -3,10 +3,9 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { main } from "../../src/main.js";
+import { runMain } from "../support/run-main.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 
 const PORT = 22301;
@@ -88,43 +87,22 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function sink() {
-  let text = "";
-  return {
-    stream: Object.assign(
-      new Writable({
-        write(chunk: Buffer, _enc: string, cb: () => void) {
-          text += chunk.toString();
-          cb();
-        },
-      }),
-      { isTTY: false },
-    ),
-    text: () => text,
-  };
-}
-
 describe("host failures against a real sshd", () => {
   it("gives each host its own status within its timeout, and still delivers the diagnosis", async () => {
-    const out = sink();
-    const err = sink();
     const started = Date.now();
-    const code = await main(
-      [
-        "diagnose",
-        "capture",
-        "--config",
-        join(dir, "why502.yaml"),
-        "--since",
-        "2026-11-25T12:00:00Z",
-        "--json",
-      ],
-      { env: { HOME: dir }, stdin: process.stdin, stdout: out.stream, stderr: err.stream },
-    );
+    const args = [
+      "diagnose",
+      "capture",
+      "--config",
+      join(dir, "why502.yaml"),
+      "--since",
+      "2026-11-25T12:00:00Z",
+    ];
+    const r = await runMain([...args, "--json"], { env: { HOME: dir } });
     const elapsed = Date.now() - started;
-    expect(err.text()).toMatch(/collecting: 6\/6 hosts answered, failed: /);
-    expect(code).toBe(0);
-    const d = JSON.parse(out.text()) as {
+    expect(r.stderr).toMatch(/collecting: 6\/6 hosts answered, failed: /);
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout) as {
       hosts: {
         name: string;
         ok: boolean;
@@ -154,37 +132,24 @@ describe("host failures against a real sshd", () => {
   });
 
   it("check prints a row per host and exits non-zero when any host has a problem", async () => {
-    const out = sink();
-    const err = sink();
-    const code = await main(["check", "--config", join(dir, "why502.yaml")], {
-      env: { HOME: dir },
-      stdin: process.stdin,
-      stdout: out.stream,
-      stderr: err.stream,
-    });
-    expect(code).toBe(1);
-    const rows = out.text().split("\n");
+    const r = await runMain(["check", "--config", join(dir, "why502.yaml")], { env: { HOME: dir } });
+    expect(r.code).toBe(1);
+    const rows = r.stdout.split("\n");
     expect(rows[0]).toBe(`${join(dir, "why502.yaml")}: config ok (1 services)`);
     expect(rows.find((r) => r.startsWith("capture  gw "))).toMatch(/ ok {2}/);
     expect(rows.find((r) => r.includes("be-changed-key"))).toMatch(/FAIL host_key_mismatch: /);
     expect(rows.find((r) => r.includes("be-refused-login"))).toMatch(/FAIL auth_failed: /);
     expect(rows.find((r) => r.includes("be-hanging-command"))).toMatch(/FAIL ps: timeout: /);
-    expect(out.text()).toMatch(/\n5 host\(s\) with problems\n$/);
+    expect(r.stdout).toMatch(/\n5 host\(s\) with problems\n$/);
   });
 
   it("hosts fingerprint prints the key's fingerprint exactly as ssh-keygen does, and a line to pin", async () => {
-    const out = sink();
-    const code = await main(["hosts", "fingerprint", `127.0.0.31:${PORT}`], {
-      env: {},
-      stdin: process.stdin,
-      stdout: out.stream,
-      stderr: sink().stream,
-    });
-    expect(code).toBe(0);
+    const r = await runMain(["hosts", "fingerprint", `127.0.0.31:${PORT}`]);
+    expect(r.code).toBe(0);
     const expected = execFileSync("ssh-keygen", ["-lf", `${sshd.hostKeyPath}.pub`], {
       encoding: "utf8",
     }).split(" ")[1];
-    const [first, second] = out.text().split("\n");
+    const [first, second] = r.stdout.split("\n");
     expect(first).toBe(`${expected} (ssh-ed25519)`);
     expect(second).toBe(`[127.0.0.31]:${PORT} ${sshd.hostPublicKey}`);
   });
