@@ -60,6 +60,8 @@ beforeAll(async () => {
       "be-refused-login": { address: "127.0.0.31", identity_file: join(dir, "other_key") },
       "be-silent": { address: "127.0.0.35" },
       "be-hanging-command": { address: "127.0.0.34" },
+      "be-via-bastion": { address: "127.0.0.34", jump: `root@127.0.0.31:${PORT}` },
+      "be-via-dead-bastion": { address: "127.0.0.34", jump: `root@127.0.0.29:${PORT}` },
     },
     services: {
       capture: {
@@ -72,6 +74,8 @@ beforeAll(async () => {
             backend("be-refused-login"),
             backend("be-silent"),
             backend("be-hanging-command", { process: { pid_file: join(dir, "hang.pid") } }),
+            backend("be-via-bastion"),
+            backend("be-via-dead-bastion"),
           ],
         },
       },
@@ -100,7 +104,7 @@ describe("host failures against a real sshd", () => {
     ];
     const r = await runMain([...args, "--json"], { env: { HOME: dir } });
     const elapsed = Date.now() - started;
-    expect(r.stderr).toMatch(/collecting: 6\/6 hosts answered, failed: /);
+    expect(r.stderr).toMatch(/collecting: 8\/8 hosts answered, failed: /);
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout) as {
       hosts: {
@@ -119,10 +123,14 @@ describe("host failures against a real sshd", () => {
       "be-refused-login": "auth_failed",
       "be-silent": "timeout",
       "be-hanging-command": "ok",
+      "be-via-bastion": "ok",
+      "be-via-dead-bastion": "unreachable",
     });
     const byName = Object.fromEntries(d.hosts.map((h) => [h.name, h]));
     expect(byName["be-changed-key"]?.failure?.message).toMatch(/127\.0\.0\.32.*SHA256:[A-Za-z0-9+/]{43}/);
     expect(byName["be-unknown-host"]?.failure?.message).toMatch(/127\.0\.0\.33.*SHA256:[A-Za-z0-9+/]{43}/);
+    // The host itself answers (be-via-bastion is ok); only the dead bastion on the way makes it unreachable.
+    expect(byName["be-via-dead-bastion"]?.failure?.message).toContain("127.0.0.29");
     const hung = byName["be-hanging-command"]?.commands.find((c) => c.id === "ps");
     expect(hung?.failure).toMatch(/^timeout: /);
     // The gateway's real captured errors were diagnosed despite five broken backends.
@@ -140,7 +148,7 @@ describe("host failures against a real sshd", () => {
     expect(rows.find((r) => r.includes("be-changed-key"))).toMatch(/FAIL host_key_mismatch: /);
     expect(rows.find((r) => r.includes("be-refused-login"))).toMatch(/FAIL auth_failed: /);
     expect(rows.find((r) => r.includes("be-hanging-command"))).toMatch(/FAIL ps: timeout: /);
-    expect(r.stdout).toMatch(/\n5 host\(s\) with problems\n$/);
+    expect(r.stdout).toMatch(/\n6 host\(s\) with problems\n$/);
   });
 
   it("hosts fingerprint prints the key's fingerprint exactly as ssh-keygen does, and a line to pin", async () => {
