@@ -4,8 +4,14 @@ export interface Window {
   until: number;
 }
 
+/**
+ * Most log stamps have whole seconds: a line stamped 12:00:05 may have been written at 12:00:05.900, so the
+ * window starts at the whole second of `since` and ends at the end of the second of `until`.
+ */
 export function windowOf(w: { since: string; until: string }): Window {
-  return { since: Date.parse(w.since), until: Date.parse(w.until) };
+  const since = Date.parse(w.since);
+  const until = Date.parse(w.until);
+  return { since: since - (since % 1000), until: until - (until % 1000) + 999 };
 }
 
 export function inWindow(time: string | undefined, w: Window): boolean {
