@@ -185,12 +185,8 @@ export function analyseBackend(
 
   const kernel = recordsOf(set, "kernel", host.name).filter((r) => inWindow(r.time, window));
   const kills = kernel.filter((r) => r.event === "oom_kill");
-  const victim = pickOomVictim(
-    kills,
-    out,
-    lastExitMs,
-    exits.map((e) => ms(e.time)),
-  );
+  const exitMoments = exits.map((e) => ({ ms: ms(e.time), signal: exitSignal(e) }));
+  const victim = pickOomVictim(kills, out, exitMoments);
   if (victim) {
     out.oomKilled = true;
     out.oomPid = victim.pid ?? 0;
@@ -201,13 +197,7 @@ export function analyseBackend(
     if (summary) cite.oom.push(refOf(summary));
   }
   const segv = kernel.find(
-    (r) =>
-      r.event === "segfault" &&
-      (r.pid === out.pid ||
-        nearExit(
-          r.time,
-          exits.map((e) => ms(e.time)),
-        )),
+    (r) => r.event === "segfault" && (r.pid === out.pid || explainsExit(r.time, exitMoments, "SEGV", out)),
   );
   if (segv) {
     out.segfault = true;
@@ -260,25 +250,43 @@ function absence(
   };
 }
 
-function nearExit(time: string | undefined, exitTimes: number[]): boolean {
-  const t = ms(time);
-  return exitTimes.some((e) => Math.abs(e - t) <= OOM_EXIT_SLACK_MS);
+/** The signal that ended a process, from a journal exit line (`code=killed, status=9/KILL` -> KILL). */
+function exitSignal(e: SystemdRecord): string {
+  if (e.entry !== "journal" || (e.code !== "killed" && e.code !== "dumped")) return "";
+  return e.signal ?? e.statusName ?? "";
 }
 
 /**
- * The kernel OOM kill that ended this backend's process: one naming a pid the backend is known to have had,
- * else one within a few seconds of a process exit on the host. A kill elsewhere on the host is not enough.
+ * Whether a kernel event at `time` explains how the backend's process ended: it fell within a few seconds of
+ * an exit by `signal` (an exit with another status was not this), or, with no exit recorded at all, of the
+ * start of the process running now.
+ */
+function explainsExit(
+  time: string | undefined,
+  exits: { ms: number; signal: string }[],
+  signal: string,
+  out: BackendFacts,
+): boolean {
+  const t = ms(time);
+  if (Number.isNaN(t)) return false;
+  if (exits.length > 0)
+    return exits.some((e) => e.signal === signal && Math.abs(e.ms - t) <= OOM_EXIT_SLACK_MS);
+  const started = ms(out.startedAt);
+  return out.restarted && !Number.isNaN(started) && started >= t - 1000 && started - t <= OOM_EXIT_SLACK_MS;
+}
+
+/**
+ * The kernel OOM kill that ended this backend's process: one naming the pid it runs as, else one that explains
+ * a SIGKILL exit of it. A kill of another process on the host, or next to an exit with another status, is not.
  */
 function pickOomVictim(
   kills: KernelRecord[],
   out: BackendFacts,
-  lastExitMs: number,
-  exitTimes: number[],
+  exits: { ms: number; signal: string }[],
 ): KernelRecord | undefined {
   const byPid = kills.find((k) => k.pid !== undefined && k.pid === out.pid);
   if (byPid) return byPid;
-  if (Number.isNaN(lastExitMs)) return undefined;
-  return [...kills].reverse().find((k) => nearExit(k.time, exitTimes));
+  return [...kills].reverse().find((k) => explainsExit(k.time, exits, "KILL", out));
 }
 
 function topFrames(r: AppRecord): string[] {
