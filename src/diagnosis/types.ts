@@ -56,8 +56,11 @@ export const Diagnosis = z.object({
   window: z.object({ since: z.string(), until: z.string() }),
   collectedAt: z.string(),
   playbook: z.string(),
-  /** failing: at least one verdict; healthy: no upstream failures in the window. */
-  status: z.enum(["failing", "healthy"]),
+  /**
+   * failing: at least one verdict; healthy: nginx's error log was read and shows no upstream failures in the
+   * window; unknown: no gateway's error log could be read, so neither can be said.
+   */
+  status: z.enum(["failing", "healthy", "unknown"]),
   summary: z.string(),
   gateway: z.object({
     errors: z.number(),

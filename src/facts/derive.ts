@@ -282,6 +282,9 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
     requests: access.length,
     upstream,
     configKnown: set.confs.size > 0,
+    logsRead: new Set(
+      set.byKind["nginx-error"].filter((p) => p.host.role === "gateway").map((p) => p.host.name),
+    ).size,
   };
 
   const timeline = buildTimeline(targets);

@@ -83,6 +83,8 @@ export const GatewayFacts = z.object({
   /** The service's upstream{} group name, or "". */
   upstream: z.string(),
   configKnown: z.boolean(),
+  /** Gateways whose error log was read. */
+  logsRead: z.number(),
 });
 export type GatewayFacts = z.infer<typeof GatewayFacts>;
 

@@ -94,14 +94,14 @@ export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: strin
     verdicts.push(r.verdict);
     trace.push(...r.trace);
   }
-  const status = verdicts.length === 0 ? "healthy" : "failing";
+  const status = verdicts.length > 0 ? "failing" : facts.gateway.logsRead === 0 ? "unknown" : "healthy";
   return {
     service: facts.service,
     window: facts.window,
     collectedAt,
     playbook: playbook.spec.playbook,
     status,
-    summary: summarize(facts, verdicts),
+    summary: summarize(facts, verdicts, status),
     gateway: {
       errors: facts.gateway.errors,
       status502: facts.gateway.status502,
@@ -118,7 +118,13 @@ export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: strin
   };
 }
 
-function summarize(facts: Facts, verdicts: Verdict[]): string {
+function summarize(facts: Facts, verdicts: Verdict[], status: Diagnosis["status"]): string {
+  if (status === "unknown") {
+    const failed = facts.hosts
+      .filter((h) => h.role === "gateway" && !h.ok)
+      .map((h) => `${h.name} (${h.failure?.code})`);
+    return `Cannot tell why ${facts.service} fails: no gateway's nginx error log could be read${failed.length ? `; ${failed.join(", ")} did not answer` : ""}.`;
+  }
   if (verdicts.length === 0) {
     return `No upstream failures for ${facts.service} in the window: nginx logged no 502/504 errors for its backends.`;
   }

@@ -71,7 +71,7 @@ export function renderBlocks(d: Diagnosis): Block[] {
       text: {
         type: "plain_text",
         text: clip(
-          `why502 · ${d.service} · ${d.status === "healthy" ? "healthy" : `${d.verdicts.length} cause${d.verdicts.length === 1 ? "" : "s"}`}`,
+          `why502 · ${d.service} · ${d.status === "failing" ? `${d.verdicts.length} cause${d.verdicts.length === 1 ? "" : "s"}` : d.status}`,
           SLACK_LIMITS.headerText,
         ),
       },

@@ -10,7 +10,8 @@ export function renderMarkdown(d: Diagnosis): string {
   const out: string[] = [];
   out.push(`# why502: ${d.service}`);
   out.push("");
-  out.push(`**${d.status === "healthy" ? "Healthy" : "Failing"}**: ${d.summary}`);
+  const label = { healthy: "Healthy", failing: "Failing", unknown: "Unknown" }[d.status];
+  out.push(`**${label}**: ${d.summary}`);
   out.push("");
   out.push(
     `Window ${d.window.since} to ${d.window.until}. Gateway: ${d.gateway.requests} requests, ${d.gateway.status502} × 502, ${d.gateway.status504} × 504.`,

@@ -61,7 +61,12 @@ export function renderText(d: Diagnosis, opts: TextOptions): string {
   const paint = styler(opts.color);
   const max = opts.maxEvidence ?? 6;
   const out: string[] = [];
-  const badge = d.status === "healthy" ? paint("green", "HEALTHY") : paint("red", "502");
+  const badge =
+    d.status === "healthy"
+      ? paint("green", "HEALTHY")
+      : d.status === "unknown"
+        ? paint("yellow", "UNKNOWN")
+        : paint("red", "502");
   out.push(
     `${paint("bold", `why502 ${d.service}`)}  ${badge}  ${paint("dim", `${hhmmss(d.window.since)} → ${hhmmss(d.window.until)}`)}`,
   );
