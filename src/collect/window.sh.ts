@@ -111,11 +111,13 @@ END { for (i = h; i < n; i++) print b[i]; if (cut) print "lt=1" | "cat >&4" }
 /**
  * dmesg filter: keeps lines whose `[ seconds.micro]` uptime stamp is >= the window start in uptime
  * seconds (since - (now - up)); unstamped lines follow the fate of the stamped line before them (kept
- * when there is none). Keeps the last `cap` bytes (whole lines); `lt=1` on fd 4 when it dropped some.
+ * when there is none). The printk clock drifts from wall time (a second or so per hour of uptime), so
+ * lines up to `slack` seconds before the start are kept too; the facts decide what they belong to.
+ * Keeps the last `cap` bytes (whole lines); `lt=1` on fd 4 when it dropped some.
  * Without /proc/uptime (`up` empty) every line is kept.
  */
 export const AWK_DMESG = raw`
-BEGIN { thr = up == "" ? -1 : since - (now - up); keep = 1; h = 0; n = 0; tot = 0 }
+BEGIN { thr = up == "" ? -1 : since - (now - up) - slack; keep = 1; h = 0; n = 0; tot = 0 }
 { if (match($0, /\[ *[0-9]+\.[0-9]+\]/) && RSTART <= 24) keep = substr($0, RSTART + 1, RLENGTH - 2) + 0 >= thr }
 !keep { next }
 { b[n++] = $0; tot += length($0) + 1; while (tot > cap + 0) { tot -= length(b[h]) + 1; delete b[h++]; cut = 1 } }
@@ -217,7 +219,7 @@ w_dmesg() {
   w_u=
   [ -r /proc/uptime ] && read w_u w_x </proc/uptime
   w_now=$(date +%s)
-  w_cmd "$1" "$3" | LC_ALL=C awk -v since="$W_SINCE" -v now="$w_now" -v up="$w_u" -v cap="$2" "$W_DMESG"
+  w_cmd "$1" "$3" | LC_ALL=C awk -v since="$W_SINCE" -v now="$w_now" -v up="$w_u" -v slack=60 -v cap="$2" "$W_DMESG"
 }
 `;
 

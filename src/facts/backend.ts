@@ -47,6 +47,9 @@ const STACK_SIGNATURES = new Set([
   "node_uncaught",
   "python_traceback",
 ]);
+/** How far raw dmesg times (boot time + uptime) may be off wall time. */
+const KERNEL_CLOCK_SLACK_MS = 60_000;
+
 const ANY_ADDRESS = new Set(["0.0.0.0", "*", "::", "[::]"]);
 
 function sameHost(a: string, b: string): boolean {
@@ -183,7 +186,9 @@ export function analyseBackend(
     }
   }
 
-  const kernel = recordsOf(set, "kernel", host.name).filter((r) => inWindow(r.time, window));
+  // Raw dmesg stamps drift from wall time: kernel lines shortly before the window may be inside it.
+  const kernelWindow = { since: window.since - KERNEL_CLOCK_SLACK_MS, until: window.until + KERNEL_CLOCK_SLACK_MS };
+  const kernel = recordsOf(set, "kernel", host.name).filter((r) => inWindow(r.time, kernelWindow));
   const kills = kernel.filter((r) => r.event === "oom_kill");
   const exitMoments = exits.map((e) => ({ ms: ms(e.time), signal: exitSignal(e) }));
   const victim = pickOomVictim(kills, out, exitMoments);

@@ -2,7 +2,9 @@
 // Starts the lab, runs the scenario, prints lab.json's path and the expected verdicts. With --keep the
 // lab stays up until Ctrl-C; otherwise everything is stopped before exit.
 import { parseArgs } from "node:util";
+import { join } from "node:path";
 import { startLab } from "./lab.js";
+import { writeLabConfig } from "./lab-config.js";
 import { SCENARIOS, ScenarioName } from "./lab-info.js";
 import { runScenario } from "./scenarios.js";
 
@@ -62,6 +64,10 @@ async function main(): Promise<number> {
     console.log("expected:");
     for (const e of summary.expected) console.log(`  ${e.target} ${e.verdict}`);
     console.log(`time: start ${ms(started - t0)}, scenario ${ms(ran - started)}`);
+    if (values.keep && lab.info.ssh) {
+      const config = writeLabConfig(lab.info, join(lab.dir, "why502.yaml"), { extraInstances: summary.extraInstances });
+      console.log(`diagnose it: node bin/why502.js diagnose checkout --config ${config} --since ${summary.startedAt}`);
+    }
     if (values.keep && !interrupted) {
       console.log("lab is up; Ctrl-C stops it");
       await new Promise<never>(() => undefined);
