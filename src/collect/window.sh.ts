@@ -111,8 +111,8 @@ END { for (i = h; i < n; i++) print b[i]; if (cut) print "lt=1" | "cat >&4" }
 /**
  * dmesg filter: keeps lines whose `[ seconds.micro]` uptime stamp is >= the window start in uptime
  * seconds (since - (now - up)); unstamped lines follow the fate of the stamped line before them (kept
- * when there is none). The printk clock drifts from wall time (a second or so per hour of uptime), so
- * lines up to `slack` seconds before the start are kept too; the facts decide what they belong to.
+ * when there is none). `now` has whole seconds and the printk clock may drift from wall time, so lines
+ * up to `slack` seconds before the start are kept too; the facts decide what they belong to.
  * Keeps the last `cap` bytes (whole lines); `lt=1` on fd 4 when it dropped some.
  * Without /proc/uptime (`up` empty) every line is kept.
  */
@@ -219,7 +219,7 @@ w_dmesg() {
   w_u=
   [ -r /proc/uptime ] && read w_u w_x </proc/uptime
   w_now=$(date +%s)
-  w_cmd "$1" "$3" | LC_ALL=C awk -v since="$W_SINCE" -v now="$w_now" -v up="$w_u" -v slack=60 -v cap="$2" "$W_DMESG"
+  w_cmd "$1" "$3" | LC_ALL=C awk -v since="$W_SINCE" -v now="$w_now" -v up="$w_u" -v slack=2 -v cap="$2" "$W_DMESG"
 }
 `;
 

@@ -48,7 +48,7 @@ const STACK_SIGNATURES = new Set([
   "python_traceback",
 ]);
 /** How far raw dmesg times (boot time + uptime) may be off wall time. */
-const KERNEL_CLOCK_SLACK_MS = 60_000;
+const KERNEL_CLOCK_SLACK_MS = 2_000;
 
 const ANY_ADDRESS = new Set(["0.0.0.0", "*", "::", "[::]"]);
 
@@ -57,8 +57,11 @@ function sameHost(a: string, b: string): boolean {
   return strip(a) === strip(b);
 }
 
-/** How close (ms) a kernel OOM kill must be to a process exit to be the reason for it. */
-const OOM_EXIT_SLACK_MS = 10_000;
+/**
+ * How far (ms) a kernel OOM kill or segfault and the exit it caused may seem apart: the kernel kills at once
+ * and the service manager logs the exit at once, so only clock error separates them.
+ */
+const EXIT_CLOCK_ERROR_MS = 1_000;
 
 const NONE: BackendFacts = {
   listenerKnown: false,
@@ -187,7 +190,10 @@ export function analyseBackend(
   }
 
   // Raw dmesg stamps drift from wall time: kernel lines shortly before the window may be inside it.
-  const kernelWindow = { since: window.since - KERNEL_CLOCK_SLACK_MS, until: window.until + KERNEL_CLOCK_SLACK_MS };
+  const kernelWindow = {
+    since: window.since - KERNEL_CLOCK_SLACK_MS,
+    until: window.until + KERNEL_CLOCK_SLACK_MS,
+  };
   const kernel = recordsOf(set, "kernel", host.name).filter((r) => inWindow(r.time, kernelWindow));
   const kills = kernel.filter((r) => r.event === "oom_kill");
   const exitMoments = exits.map((e) => ({ ms: ms(e.time), signal: exitSignal(e) }));
@@ -274,10 +280,12 @@ function explainsExit(
 ): boolean {
   const t = ms(time);
   if (Number.isNaN(t)) return false;
-  if (exits.length > 0)
-    return exits.some((e) => e.signal === signal && Math.abs(e.ms - t) <= OOM_EXIT_SLACK_MS);
+  // Exits and starts are stamped in whole seconds: the event falls in that second, give or take clock error.
+  const sameSecond = (stamp: number) =>
+    t >= stamp - EXIT_CLOCK_ERROR_MS && t <= stamp + 1000 + EXIT_CLOCK_ERROR_MS;
+  if (exits.length > 0) return exits.some((e) => e.signal === signal && sameSecond(e.ms));
   const started = ms(out.startedAt);
-  return out.restarted && !Number.isNaN(started) && started >= t - 1000 && started - t <= OOM_EXIT_SLACK_MS;
+  return out.restarted && !Number.isNaN(started) && sameSecond(started);
 }
 
 /**

@@ -54,8 +54,8 @@ describe("playbook loader", () => {
   });
 
   it("rejects broken templates in verdict text", () => {
-    const bad = good.replace("{{ target.oomPid }})\n", "{{ target.oomPidd }})\n");
-    expect(errorOf(bad)).toMatch(/verdicts\.oom_killed\.title: CEL expression `target\.oomPidd` is invalid/);
+    const bad = good.replace("cannot resolve the backend name {{ target.address }}", "cannot resolve {{ target.adress }}");
+    expect(errorOf(bad)).toMatch(/verdicts\.dns\.title: CEL expression `target\.adress` is invalid/);
   });
 
   it("rejects loops between steps", () => {
