@@ -84,11 +84,19 @@ describe("why502 diagnose --bundle", () => {
     const gw = bundle.hosts.find((h: { role: string }) => h.role === "gateway");
     gw.failure = { code: "unreachable", message: "127.0.0.10:2222 refused the connection" };
     gw.commands = [];
-    const r = await run(["diagnose", "checkout", "--bundle", file("gw-down.json", JSON.stringify(bundle)), "--json"]);
+    const r = await run([
+      "diagnose",
+      "checkout",
+      "--bundle",
+      file("gw-down.json", JSON.stringify(bundle)),
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     const d = JSON.parse(r.stdout);
     expect(d.status).toBe("unknown");
-    expect(d.summary).toBe("Cannot tell why checkout fails: no gateway's nginx error log could be read; gw (unreachable) did not answer.");
+    expect(d.summary).toBe(
+      "Cannot tell why checkout fails: no gateway's nginx error log could be read; gw (unreachable) did not answer.",
+    );
   });
 
   it("says a missing file is missing", async () => {

@@ -54,7 +54,10 @@ describe("playbook loader", () => {
   });
 
   it("rejects broken templates in verdict text", () => {
-    const bad = good.replace("cannot resolve the backend name {{ target.address }}", "cannot resolve {{ target.adress }}");
+    const bad = good.replace(
+      "cannot resolve the backend name {{ target.address }}",
+      "cannot resolve {{ target.adress }}",
+    );
     expect(errorOf(bad)).toMatch(/verdicts\.dns\.title: CEL expression `target\.adress` is invalid/);
   });
 

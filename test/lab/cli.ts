@@ -1,8 +1,9 @@
 // npx tsx test/lab/cli.ts <scenario> [--keep] [--backends N]
 // Starts the lab, runs the scenario, prints lab.json's path and the expected verdicts. With --keep the
 // lab stays up until Ctrl-C; otherwise everything is stopped before exit.
-import { parseArgs } from "node:util";
+
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { startLab } from "./lab.js";
 import { writeLabConfig } from "./lab-config.js";
 import { SCENARIOS, ScenarioName } from "./lab-info.js";
@@ -65,8 +66,12 @@ async function main(): Promise<number> {
     for (const e of summary.expected) console.log(`  ${e.target} ${e.verdict}`);
     console.log(`time: start ${ms(started - t0)}, scenario ${ms(ran - started)}`);
     if (values.keep && lab.info.ssh) {
-      const config = writeLabConfig(lab.info, join(lab.dir, "why502.yaml"), { extraInstances: summary.extraInstances });
-      console.log(`diagnose it: node bin/why502.js diagnose checkout --config ${config} --since ${summary.startedAt}`);
+      const config = writeLabConfig(lab.info, join(lab.dir, "why502.yaml"), {
+        extraInstances: summary.extraInstances,
+      });
+      console.log(
+        `diagnose it: node bin/why502.js diagnose checkout --config ${config} --since ${summary.startedAt}`,
+      );
     }
     if (values.keep && !interrupted) {
       console.log("lab is up; Ctrl-C stops it");

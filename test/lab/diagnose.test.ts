@@ -63,7 +63,9 @@ describe("why502 diagnose over SSH against the lab", () => {
       for (const v of diagnosis.verdicts) expect(v.evidence.length).toBeGreaterThan(0);
       // An OOM verdict cites the kernel's own kill line, with the victim's pid.
       for (const v of diagnosis.verdicts.filter((x) => x.cause === "oom_killed")) {
-        expect(v.evidence.map((e) => e.text).join("\n")).toMatch(/Memory cgroup out of memory: Killed process \d+ \(node\)/);
+        expect(v.evidence.map((e) => e.text).join("\n")).toMatch(
+          /Memory cgroup out of memory: Killed process \d+ \(node\)/,
+        );
       }
     });
   }
