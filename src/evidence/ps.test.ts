@@ -16,17 +16,17 @@ const parse = (name: string, extra: Partial<ParseContext> = {}) =>
 const byPid = (records: PsRecord[], pid: number) => records.find((r) => r.pid === pid);
 
 // Pids and start time of the processes scripts/capture/ps-ss.sh started for this capture.
-const MASTER = 780;
-const WORKERS = [788, 789];
-const NODE = 781;
-const PYTHON = 782;
-const SHELL = 772;
-const REAPER = 830;
-const ZOMBIE = 832;
-const STARTED = "2026-11-25T12:21:19.000Z";
+const MASTER = 30269;
+const WORKERS = [30275, 30276];
+const NODE = 30270;
+const PYTHON = 30271;
+const SHELL = 30262;
+const REAPER = 30322;
+const ZOMBIE = 30324;
+const STARTED = "2026-11-25T13:08:03.000Z";
 /** kthreadd: the machine's boot, and its etime when captured. */
 const BOOTED = "2026-11-25T12:07:22.000Z";
-const KTHREADD_ETIME = "13:59";
+const KTHREADD_ETIME = "01:00:43";
 const ALL = [MASTER, NODE, PYTHON, ...WORKERS];
 
 describe("psParser on real procps-ng 4.0.2 output", () => {

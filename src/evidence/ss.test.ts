@@ -10,13 +10,13 @@ const parse = (name: string) => parseText(ssParser, fixture(name), ctx);
 const onPort = (records: SsRecord[], port: number) => records.filter((r) => r.localPort === port);
 
 // Pids of the processes scripts/capture/ps-ss.sh started for this capture (same run as the ps fixtures).
-const MASTER = 780;
-const WORKERS = [788, 789];
-const NODE = 781;
-const PYTHON = 782;
-const BOUND = 783;
-const UDP = 784;
-const CLIENT = 823;
+const MASTER = 30269;
+const WORKERS = [30275, 30276];
+const NODE = 30270;
+const PYTHON = 30271;
+const BOUND = 30272;
+const UDP = 30273;
+const CLIENT = 30315;
 /** The processes of a socket, in pid order (ss lists them in /proc scan order). */
 const byPid = (r: SsRecord | undefined) => [...(r?.processes ?? [])].sort((a, b) => a.pid - b.pid);
 const nginx = (fd: number) =>
