@@ -419,4 +419,16 @@ describe("appParser on malformed input", () => {
       [4, "log_line", "still running"],
     ]);
   });
+
+  it("takes the pid from a `name[pid]:` tag, so lines of a restarted process can be told apart", () => {
+    // Real lines of the lab backend's log (test/lab/backend/app.mjs), from playbooks/cases/lab-crash.
+    const input = [
+      "2026-11-25T12:44:43.192Z INFO checkout-1[22017]: order cache full after 8 requests, evicting",
+      "2026-11-25T12:44:43.560Z INFO checkout-1[22043]: GET /checkout?order=1001 200 0.1ms",
+    ].join("\n");
+    expect(parse(input).records.map((r) => [r.pid, r.time])).toEqual([
+      [22017, "2026-11-25T12:44:43.192Z"],
+      [22043, "2026-11-25T12:44:43.560Z"],
+    ]);
+  });
 });

@@ -25,6 +25,7 @@ function knownLine(line: string, utcOffsetMinutes: number): AppFields | undefine
 // `journalctl -o short-iso` puts `host ident[pid]: ` after a zoned stamp, which unwrap() takes for a docker
 // stamp and leaves the `host ident[pid]: ` part in place.
 const LEFTOVER_JOURNAL_PREFIX = /^\S+ [\w./@-]+\[\d+\]: /;
+const TAGGED_PID = /^(?:\S+\s+){1,4}?[\w./@-]+\[(\d+)\]:\s/;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and the replacement char mark binary input
 const BINARY = /[\u0000\uFFFD]/;
@@ -112,7 +113,9 @@ export const appParser: Parser<AppRecord> = {
       lastTime = time;
       const rest = stamp?.time === undefined ? inner : stamp.rest;
       const fields = stamp?.shape === "ctime" && stamp.time !== undefined ? uwsgiDated(rest) : logLine(rest);
-      emit(lineNo, text, { ...fields, time }, false);
+      // `stamp [LEVEL] name[pid]: msg` (syslog style, many app loggers): the pid says whose line it is.
+      const tag = fields.pid === undefined ? TAGGED_PID.exec(text) : null;
+      emit(lineNo, text, { ...fields, ...(tag?.[1] ? { pid: Number(tag[1]) } : {}), time }, false);
     };
 
     const feed = (text: string, lineNo: number): void => {

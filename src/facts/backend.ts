@@ -240,7 +240,9 @@ export function analyseBackend(
       cite.segfault.push(refOf(r));
     }
   }
-  const fatal = lastLineBefore(app, lastExitMs);
+  // Lines of the process running now were written after the exit, whatever their stamps say.
+  const before = out.restarted && out.pid > 0 ? app.filter((r) => r.pid !== out.pid) : app;
+  const fatal = lastLineBefore(before, lastExitMs);
   if (fatal) {
     out.fatalLine = fatal.text;
     cite.fatal.push(refOf(fatal));

@@ -318,28 +318,44 @@ function representative(lines: NginxErrorRecord[]): NginxErrorRecord[] {
   return picked;
 }
 
+/**
+ * The incident in order: for each target, the first nginx error and the last, and the first line of each kind
+ * of backend event (exit, OOM kill, crash, segfault, restart). Within one second, events keep that order.
+ */
 function buildTimeline(targets: TargetAnalysis[]): TimelineEntry[] {
+  const labels: [CiteKey, string][] = [
+    ["errors", "nginx error"],
+    ["oom", "OOM kill"],
+    ["crash", "crash"],
+    ["segfault", "segfault"],
+    ["fatal", "last log line"],
+    ["exit", "process exit"],
+    ["restart", "restart"],
+  ];
   const seen = new Set<string>();
-  const out: TimelineEntry[] = [];
-  const labels: Partial<Record<CiteKey, string>> = {
-    errors: "nginx error",
-    restart: "restart",
-    oom: "OOM kill",
-    crash: "crash",
-    segfault: "segfault",
-    exit: "process exit",
-    fatal: "last log line",
+  const out: (TimelineEntry & { rank: number })[] = [];
+  const add = (ref: EvidenceRef | undefined, what: string, rank: number) => {
+    if (ref?.time === undefined) return;
+    const id = `${ref.host}|${ref.source}|${ref.line}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    out.push({ time: ref.time, host: ref.host, what, ref, rank });
   };
   for (const t of targets) {
-    for (const [key, what] of Object.entries(labels) as [CiteKey, string][]) {
-      for (const ref of t.cite[key]) {
-        if (ref.time === undefined) continue;
-        const id = `${ref.host}|${ref.source}|${ref.line}`;
-        if (seen.has(id)) continue;
-        seen.add(id);
-        out.push({ time: ref.time, host: ref.host, what, ref });
-      }
-    }
+    labels.forEach(([key, what], rank) => {
+      const refs = t.cite[key]
+        .filter((r) => r.time !== undefined)
+        .sort((a, b) => (a.time ?? "").localeCompare(b.time ?? ""));
+      add(refs[0], what, rank);
+      if (key === "errors") add(refs.at(-1), "last nginx error", labels.length);
+    });
   }
-  return out.sort((a, b) => a.time.localeCompare(b.time));
+  return out
+    .sort(
+      (a, b) =>
+        a.time.slice(0, 19).localeCompare(b.time.slice(0, 19)) ||
+        a.rank - b.rank ||
+        a.time.localeCompare(b.time),
+    )
+    .map(({ rank: _rank, ...e }) => e);
 }

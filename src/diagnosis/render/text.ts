@@ -23,6 +23,8 @@ function styler(color: boolean) {
     color ? `\u001b[${CODES[style][0]}m${s}\u001b[${CODES[style][1]}m` : s;
 }
 
+const MAX_TIMELINE = 12;
+
 function hhmmss(iso: string | undefined): string {
   return iso ? iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "Z") : "";
 }
@@ -82,6 +84,19 @@ export function renderText(d: Diagnosis, opts: TextOptions): string {
     out.push(...verdictBlock(v, i, d.verdicts.length, paint, max));
     out.push("");
   });
+  if (d.timeline.length > 0 && d.verdicts.length > 0) {
+    out.push(paint("bold", "Timeline"));
+    const shown = d.timeline.slice(0, MAX_TIMELINE);
+    for (const e of shown) {
+      const text = e.ref.text.split("\n")[0] ?? "";
+      out.push(
+        `  ${e.time.slice(11, 23)}  ${e.host.padEnd(12)} ${e.what.padEnd(16)} ${paint("dim", text.length > 90 ? `${text.slice(0, 89)}…` : text)}`,
+      );
+    }
+    if (d.timeline.length > shown.length)
+      out.push(paint("dim", `  (${d.timeline.length - shown.length} more in --json)`));
+    out.push("");
+  }
   if (opts.trace) {
     out.push(paint("bold", "Trace"));
     for (const t of d.trace) {
