@@ -46,7 +46,7 @@ describe("why502 plan", () => {
       "backend app1.internal (why502@app1.internal:22 via ops@bastion.example.com:2222)",
     );
     expect(lines).toContain(
-      "  [systemd-journal] journalctl -u 'checkout.service' --since @1795608000 -o short-iso --no-pager -q",
+      "  [systemd-journal] journalctl -u 'checkout.service' --since @1795608000 -n 20000 -o short-iso --no-pager -q",
     );
     expect(lines).toContain("  [ss] ss -ltnpH 'sport = :8080'");
     expect(r.stdout).toMatch(

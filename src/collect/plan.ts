@@ -129,6 +129,9 @@ function psSource(p: ProcessSpec): string {
   return "systemd_unit" in p ? `ps (MainPID of ${p.systemd_unit})` : `ps (pid in ${p.pid_file})`;
 }
 
+/** journalctl's window is bounded by --since; -n keeps the newest lines when it is still too long. */
+const JOURNAL_TAIL = "-n 20000 -o short-iso --no-pager -q";
+
 const SHOW_PROPS =
   "Id,MainPID,NRestarts,ActiveState,SubState,Result,ExecMainCode,ExecMainStatus,ExecMainStartTimestamp,ExecMainExitTimestamp,ActiveEnterTimestamp,InactiveEnterTimestamp";
 
@@ -138,7 +141,7 @@ function kernelSection(k: KernelLog, sinceEpoch: number, maxBytes: number): Plan
     return command(
       "kernel",
       "kernel",
-      `journalctl -k --since @${sinceEpoch} -o short-iso --no-pager -q`,
+      `journalctl -k --since @${sinceEpoch} ${JOURNAL_TAIL}`,
       "kernel",
       "journalctl -k",
       maxBytes,
@@ -186,7 +189,7 @@ export function backendSections(b: BackendTarget, sinceEpoch: number, maxBytes: 
       command(
         "systemd-journal",
         "systemd-journal",
-        `journalctl -u ${unit} --since @${sinceEpoch} -o short-iso --no-pager -q`,
+        `journalctl -u ${unit} --since @${sinceEpoch} ${JOURNAL_TAIL}`,
         "systemd",
         `journalctl -u ${b.process.systemd_unit}`,
         maxBytes,
