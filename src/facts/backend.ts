@@ -203,9 +203,9 @@ export function analyseBackend(
     out.oomPid = victim.pid ?? 0;
     out.oomComm = victim.comm ?? "";
     out.oomTime = victim.time ?? "";
-    cite.oom.push(refOf(victim));
+    // The kernel's own lines first: they name the victim.
     const summary = kernel.find((r) => r.event === "oom_summary" && r.pid === victim.pid);
-    if (summary) cite.oom.push(refOf(summary));
+    cite.oom.unshift(refOf(victim), ...(summary ? [refOf(summary)] : []));
   }
   const segv = kernel.find(
     (r) => r.event === "segfault" && (r.pid === out.pid || explainsExit(r.time, exitMoments, "SEGV", out)),
