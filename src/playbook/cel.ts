@@ -2,7 +2,7 @@ import { Environment } from "@marcbachmann/cel-js";
 import type { z } from "zod";
 import { CauseId } from "../evidence/types.js";
 import { GatewayFacts, TargetFacts } from "../facts/schema.js";
-import { during, readableTime } from "./template.js";
+import { count, during, readableTime } from "./template.js";
 
 type CelSchema = { [key: string]: string | CelSchema };
 
@@ -41,7 +41,8 @@ function objectSchema(schema: z.ZodType): CelSchema {
 
 /**
  * The CEL environment playbook conditions and templates run in: `target`, `errors`, `gateway`, and two
- * functions for prose: `clock(iso)` (`12:34:05 UTC`) and `during(first, last)` (`at ...` / `between ... and ...`).
+ * functions for prose: `clock(iso)` (`12:34:05 UTC`), `during(first, last)` (`at ...` / `between ... and ...`) and
+ * `count(n, noun)` (`1 error`, `3 errors`).
  */
 export function createEnvironment(): Environment {
   const errors: CelSchema = {};
@@ -51,5 +52,6 @@ export function createEnvironment(): Environment {
     .registerVariable({ name: "errors", schema: errors })
     .registerVariable({ name: "gateway", schema: objectSchema(GatewayFacts) })
     .registerFunction("clock(string): string", readableTime)
-    .registerFunction("during(string, string): string", during);
+    .registerFunction("during(string, string): string", during)
+    .registerFunction("count(double, string): string", count);
 }

@@ -55,3 +55,9 @@ export function during(first: string, last: string): string {
   if (first === last || last === "") return `at ${readableTime(first)}`;
   return `between ${readableTime(first)} and ${readableTime(last)}`;
 }
+
+/** `1 error`, `3 errors`: a count with its noun. */
+export function count(n: number, noun: string): string {
+  const k = Math.round(n);
+  return `${k} ${noun}${k === 1 ? "" : "s"}`;
+}
