@@ -43,6 +43,8 @@ export const CommandOutput = z.object({
   id: z.string(),
   /** Which parser reads its stdout. */
   kind: EvidenceKind,
+  /** Other parsers that read the same stdout too: a unit's journal also holds the service's own output. */
+  alsoParseAs: z.array(EvidenceKind).optional(),
   /** File path or command line the text came from; becomes the record `source`. */
   source: z.string(),
   /** The exact command run (for the audit trail). */

@@ -185,6 +185,7 @@ async function runHost(
         truncated: r?.truncated ?? false,
       };
       if (s.options) out.options = s.options;
+      if (s.alsoParseAs) out.alsoParseAs = s.alsoParseAs;
       const failure = sectionFailure(r, incomplete.includes(s.spec.id));
       if (failure) out.failure = failure;
       host.commands.push(out);

@@ -36,6 +36,8 @@ export interface PlannedSection {
   /** What runs, for `why502 plan` and the audit trail. */
   display: string;
   options?: Record<string, string>;
+  /** Other parsers that read the same output. */
+  alsoParseAs?: EvidenceKind[];
 }
 
 export interface HostPlan {
@@ -185,16 +187,17 @@ export function backendSections(b: BackendTarget, sinceEpoch: number, maxBytes: 
         `systemctl show ${b.process.systemd_unit}`,
       ),
     );
-    out.push(
-      command(
-        "systemd-journal",
-        "systemd-journal",
-        `journalctl -u ${unit} --since @${sinceEpoch} ${JOURNAL_TAIL}`,
-        "systemd",
-        `journalctl -u ${b.process.systemd_unit}`,
-        maxBytes,
-      ),
+    // A unit's journal also holds the service's own stdout and stderr: crash stacks, last words.
+    const journal = command(
+      "systemd-journal",
+      "systemd-journal",
+      `journalctl -u ${unit} --since @${sinceEpoch} ${JOURNAL_TAIL}`,
+      "systemd",
+      `journalctl -u ${b.process.systemd_unit}`,
+      maxBytes,
     );
+    journal.alsoParseAs = ["app"];
+    out.push(journal);
   }
   if (b.journalFile) out.push(logWindow("journal-file", "journal-file", b.journalFile, "systemd", maxBytes));
   out.push(kernelSection(b.kernelLog, sinceEpoch, maxBytes));

@@ -86,10 +86,12 @@ export function parseBundle(bundle: Bundle): EvidenceSet {
         byKind["nginx-access"].push(parseCommand(host, command, "nginx-access", options));
         continue;
       }
-      const kind = command.kind;
-      (byKind[kind] as ParsedCommand[]).push(
-        parseCommand(host, command, kind, command.options) as ParsedCommand,
-      );
+      for (const kind of [command.kind, ...(command.alsoParseAs ?? [])]) {
+        if (kind === "nginx-conf" || kind === "nginx-access") continue;
+        (byKind[kind] as ParsedCommand[]).push(
+          parseCommand(host, command, kind, command.options) as ParsedCommand,
+        );
+      }
     }
   }
   return { bundle, byKind, confs };
