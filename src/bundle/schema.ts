@@ -85,6 +85,8 @@ export const BackendSpec = z.object({
   host: z.string(),
   address: z.string(),
   port: z.number().int().min(1).max(65535),
+  /** IP addresses `address` resolved to from the collector, when it is a name. */
+  addresses: z.array(z.string()).optional(),
   /** systemd unit, process name or pid file used to find the process. */
   unit: z.string().optional(),
   process: z.string().optional(),

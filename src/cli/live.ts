@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { lookup } from "node:dns/promises";
 import { readFileSync } from "node:fs";
 import type { Bundle } from "../bundle/schema.js";
 import { collect, type Progress } from "../collect/collect.js";
@@ -131,12 +132,29 @@ export async function collectLive(
         connect: connector(config, io),
         now,
         nonce: () => randomBytes(9).toString("hex"),
+        lookup: lookupWithin(1500),
         onProgress: progress.update,
       },
     );
   } finally {
     progress.end();
   }
+}
+
+/** DNS lookup of a backend's name, given up after `ms` (a dead resolver must not hold the diagnosis). */
+function lookupWithin(ms: number) {
+  return async (name: string): Promise<string[]> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string[]>((resolve) => {
+      timer = setTimeout(() => resolve([]), ms);
+    });
+    try {
+      const found = lookup(name, { all: true }).then((r) => r.map((a) => a.address));
+      return await Promise.race([found, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 export function loadLiveConfig(flag: string | undefined): Config {

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type {
   BackendSpec,
   Bundle,
@@ -38,6 +39,8 @@ export interface CollectDeps {
   now(): number;
   nonce(): string;
   onProgress?: (p: Progress) => void;
+  /** IP addresses a backend's host name resolves to; nginx logs IPs, inventories often name hosts. */
+  lookup?: (name: string) => Promise<string[]>;
 }
 
 export interface CollectOptions {
@@ -288,6 +291,15 @@ export async function collect(config: Config, opts: CollectOptions, deps: Collec
     (g) => g.error_log === "discover" || g.access_log === "discover",
   );
   const explicit = configuredBackends(config, service);
+  // Resolve the instances' names while collecting, so their IPs can be matched with nginx's.
+  const resolving = new Map(
+    explicit.map((b) => {
+      const address = deps.resolve(b.host).address;
+      const ips =
+        isIP(address) !== 0 || !deps.lookup ? Promise.resolve([]) : deps.lookup(address).catch(() => []);
+      return [b.host, ips] as const;
+    }),
+  );
   const gatewayJobs = (
     paths: (g: (typeof service.gateways)[number]) => { errorLog?: string; accessLog?: string },
   ) =>
@@ -345,6 +357,8 @@ export async function collect(config: Config, opts: CollectOptions, deps: Collec
   for (const b of explicit) {
     const r = deps.resolve(b.host);
     const spec: BackendSpec = { host: b.host, address: r.address, port: b.port };
+    const ips = await resolving.get(b.host);
+    if (ips && ips.length > 0) spec.addresses = ips;
     if (b.process && "systemd_unit" in b.process) spec.unit = b.process.systemd_unit;
     if (b.process && "name" in b.process) spec.process = b.process.name;
     specs.push(spec);

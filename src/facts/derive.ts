@@ -1,4 +1,5 @@
-import type { Bundle, HostBundle } from "../bundle/schema.js";
+import { isIP } from "node:net";
+import type { BackendSpec, Bundle, HostBundle } from "../bundle/schema.js";
 import type { NginxAccessRecord } from "../evidence/nginx-access.js";
 import type { NginxConf } from "../evidence/nginx-conf.js";
 import type { NginxErrorRecord } from "../evidence/nginx-error.js";
@@ -95,18 +96,30 @@ function serviceUpstream(bundle: Bundle, confs: Map<string, NginxConf>): string 
   return "";
 }
 
+/**
+ * The backend instance an upstream address belongs to. Inventories name hosts, nginx logs IPs: an instance
+ * owns the address when its address, the IPs its name resolved to, or the IPs its host reported match. When
+ * an instance on that port has no known IP at all, nobody can say the address is stale.
+ */
 function ownerOf(
   bundle: Bundle,
   address: string,
 ): { host?: HostBundle; placementKnown: boolean; known: boolean } {
   const ep = endpointOf(address);
   if (ep.kind !== "tcp") return { placementKnown: false, known: true };
+  const hostNamed = (name: string) => bundle.hosts.find((h) => h.name === name);
   if (bundle.backends.length > 0) {
-    const spec = bundle.backends.find((b) => b.address === ep.host && b.port === ep.port);
-    const host = spec ? bundle.hosts.find((h) => h.name === spec.host) : undefined;
-    return host
-      ? { host, placementKnown: true, known: true }
-      : { placementKnown: true, known: spec !== undefined };
+    const ips = (b: BackendSpec) =>
+      [b.address, ...(b.addresses ?? []), ...(hostNamed(b.host)?.addresses ?? [])].filter(
+        (a) => isIP(a) !== 0,
+      );
+    const onPort = bundle.backends.filter((b) => b.port === ep.port);
+    const spec = onPort.find((b) => b.address === ep.host || ips(b).includes(ep.host));
+    if (spec) {
+      const host = hostNamed(spec.host);
+      return host ? { host, placementKnown: true, known: true } : { placementKnown: true, known: true };
+    }
+    return { placementKnown: !onPort.some((b) => ips(b).length === 0), known: false };
   }
   const backends = bundle.hosts.filter((h) => h.role === "backend");
   const host = backends.find((h) => h.address === ep.host || h.addresses.includes(ep.host));
