@@ -202,10 +202,13 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
     }
   }
   // A group target ("no live upstreams") only stands on its own when none of its servers failed in the window.
+  // Its servers come from nginx -T; without it, any other failing peer may be one of them.
   for (const [key, lines] of byTarget) {
     const isGroup = lines.length > 0 && lines.every((l) => l.targetIsGroup === true);
-    if (isGroup && [...byTarget.keys()].some((k) => k !== key && endpointOf(k).kind === "tcp"))
-      byTarget.delete(key);
+    if (!isGroup) continue;
+    const servers = [...set.confs.values()].flatMap((c) => c.upstreams[key]?.servers.map((s) => s.address) ?? []);
+    const others = [...byTarget.keys()].filter((k) => k !== key && endpointOf(k).kind === "tcp");
+    if (servers.length > 0 ? others.some((k) => servers.includes(k)) : others.length > 0) byTarget.delete(key);
   }
   byTarget.delete("");
 
