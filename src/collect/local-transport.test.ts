@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { gone } from "../../test/support/gone.js";
 import { LocalTransport } from "./local-transport.js";
 import { OutputCap } from "./output-cap.js";
 import { shellInput } from "./shell-input.js";
@@ -17,22 +17,6 @@ function local(shell: string): LocalTransport {
 afterAll(async () => {
   await Promise.all(transports.map((t) => t.close()));
 });
-
-/** Dead, or a zombie waiting for its reaper. */
-async function gone(pid: number, withinMs = 1500): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  while (Date.now() < deadline) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch {
-      return true;
-    }
-    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
-}
 
 describe.each(["/bin/sh", "/bin/bash"])("LocalTransport with %s", (shell) => {
   it("runs a script and reports stdout, stderr and the exit status", async () => {

@@ -206,9 +206,12 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
   for (const [key, lines] of byTarget) {
     const isGroup = lines.length > 0 && lines.every((l) => l.targetIsGroup === true);
     if (!isGroup) continue;
-    const servers = [...set.confs.values()].flatMap((c) => c.upstreams[key]?.servers.map((s) => s.address) ?? []);
+    const servers = [...set.confs.values()].flatMap(
+      (c) => c.upstreams[key]?.servers.map((s) => s.address) ?? [],
+    );
     const others = [...byTarget.keys()].filter((k) => k !== key && endpointOf(k).kind === "tcp");
-    if (servers.length > 0 ? others.some((k) => servers.includes(k)) : others.length > 0) byTarget.delete(key);
+    if (servers.length > 0 ? others.some((k) => servers.includes(k)) : others.length > 0)
+      byTarget.delete(key);
   }
   byTarget.delete("");
 

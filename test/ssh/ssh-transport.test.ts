@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { fetchHostKey } from "../../src/collect/ssh/fetch-host-key.js";
 import { connectSsh, type SshTransport } from "../../src/collect/ssh/ssh-transport.js";
 import { type SshTarget, TransportError } from "../../src/collect/transport.js";
+import { gone } from "../support/gone.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 
 /* A real OpenSSH sshd on 127.0.0.21 and 127.0.0.22; the bastion tests hop from one to the other. */
@@ -98,22 +99,6 @@ function acceptedLogins(): number {
   return readFileSync(sshd.logPath, "utf8")
     .split("\n")
     .filter((l) => l.startsWith("Accepted publickey for root")).length;
-}
-
-/** Polls a pid on this machine (the sshd is local) until it is dead; a zombie awaiting its reaper counts. */
-async function gone(pid: number, withinMs = 1500): Promise<boolean> {
-  const deadline = Date.now() + withinMs;
-  while (Date.now() < deadline) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch {
-      return true;
-    }
-    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
 }
 
 /** Resolves once a unix socket accepts connections. */
