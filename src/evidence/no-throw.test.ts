@@ -24,7 +24,8 @@ function garbage(seed: number, lines: number): string {
   const out: string[] = [];
   for (let i = 0; i < lines; i++) {
     let line = "";
-    const len = (x = (x * 1103515245 + 12345) % 2 ** 31) % 300;
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    const len = x % 300;
     for (let j = 0; j < len; j++) {
       x = (x * 1103515245 + 12345) % 2 ** 31;
       line += String.fromCharCode(x % 0x2fff);
