@@ -15,7 +15,7 @@ export function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Throws naming every host:port already taken (another lab, or another engineer's server). */
+/** Throws naming every host:port already taken (another lab, or another program's server). */
 export async function assertFree(endpoints: { host: string; port: number }[]): Promise<void> {
   const taken = (
     await Promise.all(endpoints.map(async (e) => ((await accepts(e.host, e.port)) ? e : undefined)))
