@@ -2,12 +2,11 @@
 // scripts/capture/nginx-signatures.sh (src/evidence/__fixtures__/nginx-error/captured-1.22-*.txt and the
 // access log of the same run). Each case keeps the captured lines of one failing upstream, unchanged.
 //   npx tsx test/cases/build-captured-cases.ts
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import type { Bundle } from "../../src/bundle/schema.js";
+import { captured, captureGateway, root, writeCase } from "./case-bundle.js";
 
-const root = new URL("../../", import.meta.url).pathname;
 const fixtures = join(root, "src/evidence/__fixtures__");
 const errorHttp = readFileSync(join(fixtures, "nginx-error/captured-1.22-http.txt"), "utf8").split("\n");
 const errorUnix = readFileSync(join(fixtures, "nginx-error/captured-1.22-unix.txt"), "utf8").split("\n");
@@ -126,48 +125,17 @@ for (const c of cases) {
     backends: [],
     note: `Lines of one upstream from the real nginx 1.22.1 capture in src/evidence/__fixtures__ (scripts/capture/nginx-signatures.sh), unchanged; built by test/cases/build-captured-cases.ts. nginx ran with TZ=Europe/Berlin.`,
     hosts: [
-      {
-        name: "gw",
-        address: "127.0.0.1",
-        role: "gateway",
-        addresses: ["127.0.0.1"],
-        clock: {
-          now: new Date(last + 60_000).toISOString(),
-          utcOffsetMinutes: 60,
-          timezone: "Europe/Berlin",
-        },
-        commands: [
-          {
-            id: "nginx-error-log",
-            kind: "nginx-error",
-            source: "/var/log/nginx/error.log",
-            exitCode: 0,
-            stdout: errorLog,
-            stderr: "",
-            durationMs: 0,
-            truncated: false,
-          },
-          {
-            id: "nginx-access-log",
-            kind: "nginx-access",
-            source: "/var/log/nginx/access.log",
-            exitCode: 0,
-            stdout: accessLog,
-            stderr: "",
-            durationMs: 0,
-            truncated: false,
+      captureGateway(
+        { now: new Date(last + 60_000).toISOString(), utcOffsetMinutes: 60, timezone: "Europe/Berlin" },
+        [
+          captured("nginx-error-log", "nginx-error", "/var/log/nginx/error.log", errorLog),
+          captured("nginx-access-log", "nginx-access", "/var/log/nginx/access.log", accessLog, {
             options: { format },
-          },
+          }),
         ],
-      },
+      ),
     ],
   };
-  const dir = join(root, "playbooks/cases", c.name);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "bundle.json"), `${JSON.stringify(bundle, null, 1)}\n`);
-  writeFileSync(
-    join(dir, "expect.yaml"),
-    stringify({ playbook: "why502.yaml", description: c.description, verdicts: c.verdicts }),
-  );
+  writeCase(c.name, bundle, { description: c.description, verdicts: c.verdicts });
 }
 process.stdout.write(`wrote ${cases.length} cases\n`);

@@ -2,12 +2,11 @@
 // scripts/capture/keepalive-race.sh (src/evidence/__fixtures__/keepalive-race): the whole error log,
 // access log and `nginx -T` of the run, unchanged, as a gateway-only bundle.
 //   npx tsx test/cases/build-keepalive-case.ts
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { stringify } from "yaml";
 import type { Bundle } from "../../src/bundle/schema.js";
+import { captured, captureGateway, root, writeCase } from "./case-bundle.js";
 
-const root = new URL("../../", import.meta.url).pathname;
 const fixtures = join(root, "src/evidence/__fixtures__");
 const read = (name: string): string => readFileSync(join(fixtures, "keepalive-race", name), "utf8");
 const errorLog = read("error.log");
@@ -55,61 +54,21 @@ const bundle: Bundle = {
     "A backend with a 200 ms idle timeout closes cached upstream connections as nginx reuses them. " +
     "nginx ran with TZ=Europe/Berlin.",
   hosts: [
-    {
-      name: "gw",
-      address: "127.0.0.1",
-      role: "gateway",
-      addresses: ["127.0.0.1"],
-      clock: { now: collectedAt, utcOffsetMinutes: last.offset, timezone: "Europe/Berlin" },
-      commands: [
-        {
-          id: "nginx-conf",
-          kind: "nginx-conf",
-          source: `nginx -T -p ${prefix} -c ${confFile}`,
-          command: `nginx -T -p ${prefix} -c ${confFile}`,
-          exitCode: 0,
-          stdout: confOut,
-          stderr: confErr,
-          durationMs: 0,
-          truncated: false,
-        },
-        {
-          id: "nginx-error-log",
-          kind: "nginx-error",
-          source: `${logs}/error.log`,
-          exitCode: 0,
-          stdout: errorLog,
-          stderr: "",
-          durationMs: 0,
-          truncated: false,
-        },
-        {
-          id: "nginx-access-log",
-          kind: "nginx-access",
-          source: `${logs}/access.log`,
-          exitCode: 0,
-          stdout: accessLog,
-          stderr: "",
-          durationMs: 0,
-          truncated: false,
-          options: { format },
-        },
-      ],
-    },
+    captureGateway({ now: collectedAt, utcOffsetMinutes: last.offset, timezone: "Europe/Berlin" }, [
+      captured("nginx-conf", "nginx-conf", `nginx -T -p ${prefix} -c ${confFile}`, confOut, {
+        command: `nginx -T -p ${prefix} -c ${confFile}`,
+        stderr: confErr,
+      }),
+      captured("nginx-error-log", "nginx-error", `${logs}/error.log`, errorLog),
+      captured("nginx-access-log", "nginx-access", `${logs}/access.log`, accessLog, { options: { format } }),
+    ]),
   ],
 };
 
-const dir = join(root, "playbooks/cases/captured-keepalive-race");
-mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, "bundle.json"), `${JSON.stringify(bundle, null, 1)}\n`);
-writeFileSync(
-  join(dir, "expect.yaml"),
-  stringify({
-    playbook: "why502.yaml",
-    description:
-      "nginx reuses cached keepalive connections that a backend with a 200 ms idle timeout is closing: " +
-      "8 of 296 requests fail within 2 ms with resets and premature closes (real nginx 1.22 capture)",
-    verdicts: [{ target: "127.0.0.1:18601", cause: "keepalive_race" }],
-  }),
-);
-process.stdout.write(`wrote ${dir}\n`);
+writeCase("captured-keepalive-race", bundle, {
+  description:
+    "nginx reuses cached keepalive connections that a backend with a 200 ms idle timeout is closing: " +
+    "8 of 296 requests fail within 2 ms with resets and premature closes (real nginx 1.22 capture)",
+  verdicts: [{ target: "127.0.0.1:18601", cause: "keepalive_race" }],
+});
+process.stdout.write("wrote playbooks/cases/captured-keepalive-race\n");
