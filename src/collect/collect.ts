@@ -18,6 +18,7 @@ import {
   type BackendTarget,
   backendSections,
   configuredBackends,
+  gatewayLogSections,
   gatewaySections,
   type PlannedSection,
 } from "./plan.js";
@@ -270,6 +271,36 @@ function backendJob(
   };
 }
 
+/** The log commands of a second round, each marked failed when the round as a whole failed. */
+function logCommands(round: HostOutcome, sections: PlannedSection[]): CommandOutput[] {
+  const failure = round.host.failure;
+  if (!failure) return round.host.commands;
+  return sections.map((s) => ({
+    id: s.spec.id,
+    kind: s.kind ?? "nginx-error",
+    source: s.source,
+    command: s.display,
+    exitCode: null,
+    stdout: "",
+    stderr: "",
+    durationMs: 0,
+    truncated: false,
+    failure,
+  }));
+}
+
+function failedHost(name: string, deps: CollectDeps, message: string): HostBundle {
+  const address = deps.resolve(name).address;
+  return {
+    name,
+    address,
+    role: "gateway",
+    addresses: [address],
+    commands: [],
+    failure: { code: "error", message },
+  };
+}
+
 /** Collect a service's evidence from its gateways and backends into a bundle, by the deadline. */
 export async function collect(config: Config, opts: CollectOptions, deps: CollectDeps): Promise<Bundle> {
   const found = config.services[opts.service];
@@ -322,7 +353,7 @@ export async function collect(config: Config, opts: CollectOptions, deps: Collec
     gateways = all.slice(0, service.gateways.length);
     backends = all.slice(service.gateways.length);
   } else {
-    // First learn the log paths from nginx -T, then read them; backends run meanwhile.
+    // First the clock, addresses and nginx -T, which name the logs; then only the logs. Backends run meanwhile.
     const firstGateways = runAll(
       gatewayJobs(() => ({})),
       limit,
@@ -330,25 +361,25 @@ export async function collect(config: Config, opts: CollectOptions, deps: Collec
     );
     const backendRun = runAll(backendJobs, limit, run);
     const first = await firstGateways;
-    gateways = await runAll(
-      service.gateways.map((g, i) => {
-        const conf = first[i]?.conf;
+    gateways = await Promise.all(
+      service.gateways.map(async (g, i) => {
+        const got = first[i];
+        if (!got || got.host.failure) return got ?? { host: failedHost(g.host, deps, "no answer") };
         const paths = explicitPaths(g);
-        const errorLog = paths.errorLog ?? conf?.errorLogs.find((l) => l.path.startsWith("/"))?.path;
-        const accessLog = paths.accessLog ?? conf?.accessLogs.find((l) => l.path.startsWith("/"))?.path;
+        const errorLog = paths.errorLog ?? got.conf?.errorLogs.find((l) => l.path.startsWith("/"))?.path;
+        const accessLog = paths.accessLog ?? got.conf?.accessLogs.find((l) => l.path.startsWith("/"))?.path;
+        const sections = gatewayLogSections(
+          g,
+          { ...(errorLog ? { errorLog } : {}), ...(accessLog ? { accessLog } : {}) },
+          config.defaults.max_bytes,
+        );
+        if (sections.length === 0) return got;
+        const logs = await run({ name: g.host, role: "gateway", resolved: deps.resolve(g.host), sections });
         return {
-          name: g.host,
-          role: "gateway" as const,
-          resolved: deps.resolve(g.host),
-          sections: gatewaySections(
-            g,
-            { ...(errorLog ? { errorLog } : {}), ...(accessLog ? { accessLog } : {}) },
-            config.defaults.max_bytes,
-          ),
+          ...got,
+          host: { ...got.host, commands: [...got.host.commands, ...logCommands(logs, sections)] },
         };
       }),
-      limit,
-      run,
     );
     backends = await backendRun;
   }

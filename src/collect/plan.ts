@@ -102,9 +102,21 @@ export function gatewaySections(
   paths: { errorLog?: string; accessLog?: string },
   maxBytes: number,
 ): PlannedSection[] {
-  const out = common();
   const argv = gw.nginx_t.map(shQuote).join(" ");
-  out.push(command("nginx-conf", "nginx-conf", argv, "nginx-conf", gw.nginx_t.join(" "), 2 * 1024 * 1024));
+  return [
+    ...common(),
+    command("nginx-conf", "nginx-conf", argv, "nginx-conf", gw.nginx_t.join(" "), 2 * 1024 * 1024),
+    ...gatewayLogSections(gw, paths, maxBytes),
+  ];
+}
+
+/** The error and access log windows of one gateway (a second round when their paths come from nginx -T). */
+export function gatewayLogSections(
+  gw: Gateway,
+  paths: { errorLog?: string; accessLog?: string },
+  maxBytes: number,
+): PlannedSection[] {
+  const out: PlannedSection[] = [];
   if (paths.errorLog)
     out.push(logWindow("nginx-error-log", "nginx-error-log", paths.errorLog, "nginx-error", maxBytes));
   if (paths.accessLog) {

@@ -64,6 +64,9 @@ describe("inventory modes against the lab", () => {
     });
     expect(verdicts).toEqual([`${lab.staleTarget} stale_upstream`]);
     const gw = bundle.hosts.find((h) => h.role === "gateway");
+    // nginx -T runs once: the second round reads only the logs it named.
+    expect(gw?.commands.filter((c) => c.id === "nginx-conf")).toHaveLength(1);
+    expect(gw?.clock?.now).toBeDefined();
     expect(gw?.commands.map((c) => [c.id, c.source])).toEqual(
       expect.arrayContaining([
         ["nginx-error-log", lab.info.gateway.nginx.errorLog],
