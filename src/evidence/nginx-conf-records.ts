@@ -39,6 +39,15 @@ export type UpstreamServer = z.infer<typeof UpstreamServer>;
 
 export const ConfModule = z.enum(["http", "stream", "mail"]);
 
+/** The `*_pass` directives of a location, as written (null when absent). */
+export const PassFields = {
+  proxyPass: z.string().nullable(),
+  fastcgiPass: z.string().nullable(),
+  uwsgiPass: z.string().nullable(),
+  grpcPass: z.string().nullable(),
+  scgiPass: z.string().nullable(),
+};
+
 export const NginxConfRecord = z.discriminatedUnion("entity", [
   RecordBase.extend({
     entity: z.literal("check"),
@@ -83,11 +92,7 @@ export const NginxConfRecord = z.discriminatedUnion("entity", [
     /** `=`, `~`, `~*`, `^~`, or "" for a prefix or named (`@x`) location. */
     modifier: z.string(),
     path: z.string(),
-    proxyPass: z.string().nullable(),
-    fastcgiPass: z.string().nullable(),
-    uwsgiPass: z.string().nullable(),
-    grpcPass: z.string().nullable(),
-    scgiPass: z.string().nullable(),
+    ...PassFields,
   }),
   RecordBase.extend({
     entity: z.literal("log_format"),

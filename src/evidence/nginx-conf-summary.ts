@@ -4,6 +4,7 @@ import {
   ConfModule,
   type NginxConfRecord,
   type NginxConfRecordOf,
+  PassFields,
   UpstreamServer,
 } from "./nginx-conf-records.js";
 import { parseDuration, parseSize } from "./nginx-conf-units.js";
@@ -16,11 +17,7 @@ export const ConfLocation = z.object({
   id: z.string(),
   modifier: z.string(),
   path: z.string(),
-  proxyPass: z.string().nullable(),
-  fastcgiPass: z.string().nullable(),
-  uwsgiPass: z.string().nullable(),
-  grpcPass: z.string().nullable(),
-  scgiPass: z.string().nullable(),
+  ...PassFields,
   /** Host part of the active `*_pass`: `host:port`, `unix:/path`, a group name, or text with `$variables`. */
   target: z.string().nullable(),
   /** The upstream{} group the pass names, when it names one. */
