@@ -3,10 +3,12 @@ import { parseArgs } from "node:util";
 import { loadBundle } from "../bundle/load.js";
 import type { Bundle } from "../bundle/schema.js";
 import { diagnoseBundle } from "../diagnosis/diagnose.js";
+import type { Diagnosis } from "../diagnosis/types.js";
 import { UserError } from "../errors.js";
+import { investigate } from "../investigate/investigate.js";
 import { loadPlaybook } from "../playbook/loader.js";
 import { defaultPlaybookPath, type Io, wantsColor } from "./io.js";
-import { collectLive, loadLiveConfig, sinceMs } from "./live.js";
+import { hostCount, loadLiveConfig, progressLine, sinceMs } from "./live.js";
 import { outputFormat, renderAs } from "./render.js";
 
 export const diagnoseHelp = `Usage: why502 diagnose <service> [options]
@@ -52,6 +54,7 @@ export async function runDiagnose(args: string[], io: Io): Promise<number> {
   const playbook = loadPlaybook(values.playbook ?? defaultPlaybookPath());
 
   let bundle: Bundle;
+  let diagnosis: Diagnosis | undefined;
   if (values.bundle) {
     if (values.since || values.config) {
       throw new UserError(
@@ -74,7 +77,26 @@ export async function runDiagnose(args: string[], io: Io): Promise<number> {
         `No service "${service}" in the config: use one of ${Object.keys(config.services).join(", ")}.`,
       );
     }
-    bundle = await collectLive(io, config, service, sinceMs(values.since, config, Date.now()));
+    const progress = progressLine(io, hostCount(config, service));
+    try {
+      const run = await investigate(
+        {
+          service,
+          sinceMs: sinceMs(values.since, config, Date.now()),
+          requestedBy: `cli:${io.env.USER ?? "unknown"}`,
+        },
+        {
+          config,
+          env: io.env,
+          onProgress: progress.update,
+          diagnose: async (b) => diagnoseBundle(b, playbook),
+        },
+      );
+      bundle = run.bundle;
+      diagnosis = run.diagnosis;
+    } finally {
+      progress.end();
+    }
   }
   if (values.save) {
     try {
@@ -86,7 +108,7 @@ export async function runDiagnose(args: string[], io: Io): Promise<number> {
       );
     }
   }
-  const diagnosis = diagnoseBundle(bundle, playbook);
+  diagnosis ??= diagnoseBundle(bundle, playbook);
   io.stdout.write(renderAs(diagnosis, format, { color: wantsColor(io), trace: values.trace ?? false }));
   return 0;
 }

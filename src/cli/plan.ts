@@ -2,8 +2,9 @@ import { parseArgs } from "node:util";
 import { resolveHost } from "../collect/hosts.js";
 import { backendSections, configuredBackends, gatewaySections } from "../collect/plan.js";
 import { UserError } from "../errors.js";
+import { hostEnv } from "../investigate/hosts-env.js";
 import type { Io } from "./io.js";
-import { hostEnv, loadLiveConfig, sinceMs } from "./live.js";
+import { loadLiveConfig, sinceMs } from "./live.js";
 
 export const planHelp = `Usage: why502 plan <service> [--config FILE] [--since WHEN]
 
@@ -29,7 +30,7 @@ export async function runPlan(args: string[], io: Io): Promise<number> {
       "not_found",
       `No service "${name}" in the config: use one of ${Object.keys(config.services).join(", ")}.`,
     );
-  const env = hostEnv(io, config);
+  const env = hostEnv(io.env, config);
   const since = Math.floor(sinceMs(values.since, config, Date.now()) / 1000);
   const where = (host: string) => {
     const r = resolveHost(config, host, env);
