@@ -18,9 +18,9 @@ const scenarios = JSON.parse(readFileSync(`${root}demo/scenarios.json`, "utf8"))
 function sectionTexts(blocks: ReturnType<typeof renderBlocks>): string[] {
   return blocks.flatMap((b) =>
     b.type === "section"
-      ? [b.text.text]
+      ? [b.text?.text ?? ""]
       : b.type === "context"
-        ? b.elements.map((e) => e.text)
+        ? b.elements.map((e) => ("text" in e && typeof e.text === "string" ? e.text : ""))
         : b.type === "header"
           ? [b.text.text]
           : [],

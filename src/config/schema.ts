@@ -165,8 +165,53 @@ export const Defaults = z
   .strict();
 export type Defaults = z.infer<typeof Defaults>;
 
+const SlackId = (what: string, first: string) =>
+  z
+    .string()
+    .regex(new RegExp(`^[${first}][A-Z0-9]{2,30}$`), `expected a Slack ${what} id like ${first[0]}0123ABCD`);
+
+/** Who may diagnose a service from Slack: a channel list and/or a list of users and user groups. */
+export const AccessRule = z
+  .object({
+    /** Channel ids where the service may be diagnosed (absent: any channel). */
+    channels: z.array(SlackId("channel", "CGD")).optional(),
+    /** User ids who may diagnose it (absent together with usergroups: anyone). */
+    users: z.array(SlackId("user", "UW")).optional(),
+    /** User group ids (`S...`) whose members may diagnose it. */
+    usergroups: z.array(SlackId("user group", "S")).optional(),
+  })
+  .strict();
+export type AccessRule = z.infer<typeof AccessRule>;
+
+export const SlackSettings = z
+  .object({
+    /** The channel alerts and incidents post to when a service names none. */
+    channel: SlackId("channel", "CGD").optional(),
+    /** Slack's Web API base URL (a proxy, or a stand-in in tests). */
+    api_url: z
+      .url({ protocol: /^https?$/, error: "expected an http(s) URL like https://slack.com/api/" })
+      .default("https://slack.com/api/"),
+    /** Give up one Web API call after this long (the outbox retries it). */
+    request_timeout: Duration.prefault("10s"),
+    /** Per service name, or `*` for every service without its own rule. No rules: everyone, everywhere. */
+    access: z
+      .record(
+        z.string().regex(/^(\*|[a-z0-9][a-z0-9_.-]{0,62})$/, "expected a service name or *"),
+        AccessRule,
+      )
+      .default({}),
+  })
+  .strict();
+export type SlackSettings = z.infer<typeof SlackSettings>;
+
+/** Where runs, the outbox and feedback are kept: one SQLite file (a relative path is from the working directory). */
+export const StoreSettings = z.object({ sqlite: SafeText }).strict();
+export type StoreSettings = z.infer<typeof StoreSettings>;
+
 export const Config = z
   .object({
+    slack: SlackSettings.default(SlackSettings.parse({})),
+    store: StoreSettings.default({ sqlite: "./why502.db" }),
     ssh: SshSettings.default(SshSettings.parse({})),
     defaults: Defaults.default(Defaults.parse({})),
     hosts: z.record(HostName, HostSettings).default({}),

@@ -1,13 +1,32 @@
+import type { KnownBlock } from "@slack/types";
 import type { Diagnosis, Verdict } from "../types.js";
 
-/** Slack's documented limits for a message's blocks. */
-export const SLACK_LIMITS = { blocks: 50, sectionText: 3000, headerText: 150, contextElements: 10 } as const;
+/**
+ * Slack's limits for a message's blocks. Besides the per-block ones, Slack refuses a message whose blocks
+ * hold more than roughly 11-13k characters in all (`msg_blocks_too_long`): `messageChars` is the budget
+ * for the whole message, with room left for the buttons and context a front end adds.
+ */
+export const SLACK_LIMITS = {
+  blocks: 50,
+  sectionText: 3000,
+  headerText: 150,
+  contextElements: 10,
+  messageChars: 10_000,
+} as const;
 
-export type Block =
-  | { type: "header"; text: { type: "plain_text"; text: string; emoji?: boolean } }
-  | { type: "section"; text: { type: "mrkdwn"; text: string } }
-  | { type: "context"; elements: { type: "mrkdwn"; text: string }[] }
-  | { type: "divider" };
+export type Block = KnownBlock;
+
+/** Characters of text a list of blocks carries (what Slack's total limit counts, near enough). */
+export function blocksChars(blocks: Block[]): number {
+  let n = 0;
+  const walk = (v: unknown): void => {
+    if (typeof v === "string") n += v.length;
+    else if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) if (k !== "type") walk(x);
+  };
+  walk(blocks);
+  return n;
+}
 
 /** Slack mrkdwn needs &, < and > escaped; everything else is literal. */
 export function escapeMrkdwn(s: string): string {
@@ -63,8 +82,11 @@ function verdictBlocks(v: Verdict, withEvidence: boolean): Block[] {
   return blocks;
 }
 
-/** Block Kit JSON for a diagnosis: a pure builder, within Slack's limits whatever the input. */
-export function renderBlocks(d: Diagnosis): Block[] {
+/**
+ * Block Kit JSON for a diagnosis: a pure builder, within Slack's limits whatever the input, the whole
+ * message within `maxChars` (verdicts lose their evidence excerpts first, then the last verdicts go).
+ */
+export function renderBlocks(d: Diagnosis, maxChars: number = SLACK_LIMITS.messageChars): Block[] {
   const head: Block[] = [
     {
       type: "header",
@@ -98,14 +120,16 @@ export function renderBlocks(d: Diagnosis): Block[] {
 
   const budget = SLACK_LIMITS.blocks - head.length - tail.length - 1;
   const body: Block[] = [];
+  let chars = blocksChars(head) + blocksChars(tail) + 200;
   let shown = 0;
   for (const v of d.verdicts) {
     const full = verdictBlocks(v, true);
     const lean = verdictBlocks(v, false);
-    const pick =
-      body.length + full.length <= budget ? full : body.length + lean.length <= budget ? lean : undefined;
+    const fits = (b: Block[]) => body.length + b.length <= budget && chars + blocksChars(b) <= maxChars;
+    const pick = fits(full) ? full : fits(lean) ? lean : undefined;
     if (!pick) break;
     body.push(...pick);
+    chars += blocksChars(pick);
     shown++;
   }
   if (shown < d.verdicts.length) {

@@ -1,0 +1,157 @@
+import { z } from "zod";
+
+/** Where a run was asked from. */
+export const RunSource = z.enum(["slash", "mention", "button", "cli", "alert"]);
+export type RunSource = z.infer<typeof RunSource>;
+
+export const RunState = z.enum(["queued", "running", "done", "failed"]);
+export type RunState = z.infer<typeof RunState>;
+
+/** One investigation: the audit log's row and the job a worker claims. */
+export const Run = z.object({
+  id: z.string(),
+  service: z.string(),
+  sinceMs: z.number(),
+  /** As the person wrote it (`15m`), for messages. */
+  windowText: z.string(),
+  requestedBy: z.string(),
+  source: RunSource,
+  channel: z.string().optional(),
+  /** The Slack thread the run reports into (the parent message's ts), once known. */
+  threadTs: z.string().optional(),
+  /** The outbox entry of the parent message the run edits. */
+  parentOutboxId: z.string().optional(),
+  state: RunState,
+  attempts: z.number(),
+  createdAt: z.number(),
+  startedAt: z.number().optional(),
+  finishedAt: z.number().optional(),
+  durationMs: z.number().optional(),
+  hosts: z.array(z.string()),
+  hostsFailed: z.array(z.object({ name: z.string(), code: z.string() })),
+  verdicts: z.array(z.object({ target: z.string(), cause: z.string() })),
+  status: z.enum(["failing", "healthy", "unknown"]).optional(),
+  error: z.string().optional(),
+  /** The run this one re-ran (same thread). */
+  previousRunId: z.string().optional(),
+});
+export type Run = z.infer<typeof Run>;
+
+export type NewRun = Pick<Run, "id" | "service" | "sinceMs" | "windowText" | "requestedBy" | "source"> &
+  Partial<Pick<Run, "channel" | "threadTs" | "parentOutboxId" | "previousRunId" | "hosts">>;
+
+export interface RunResult {
+  finishedAt: number;
+  durationMs: number;
+  hostsFailed: Run["hostsFailed"];
+  verdicts: Run["verdicts"];
+  status: NonNullable<Run["status"]>;
+  /** The diagnosis as JSON text, and the masked bundle, kept for "Full evidence". */
+  diagnosisJson: string;
+  bundleJson: string;
+}
+
+export const OutboxKind = z.enum([
+  "post",
+  "update",
+  "ephemeral",
+  "reaction_add",
+  "reaction_remove",
+  "upload",
+]);
+export type OutboxKind = z.infer<typeof OutboxKind>;
+
+/** A Slack call owed: kept until Slack acknowledged it. */
+export const OutboxEntry = z.object({
+  seq: z.number(),
+  id: z.string(),
+  runId: z.string().optional(),
+  kind: OutboxKind,
+  channel: z.string(),
+  /** Post into the thread of this (post) entry: its ts is known only once Slack accepted it. */
+  parentId: z.string().optional(),
+  /** Update or react to the message of this (post) entry. */
+  targetId: z.string().optional(),
+  payload: z.record(z.string(), z.unknown()),
+  /** Pending entries with the same key are merged: the newer payload replaces the older (edits). */
+  coalesceKey: z.string().optional(),
+  state: z.enum(["pending", "done", "dead"]),
+  attempts: z.number(),
+  /** An attempt was made whose answer was not recorded: Slack may have the message already. */
+  attempted: z.boolean(),
+  nextAt: z.number(),
+  ts: z.string().optional(),
+  error: z.string().optional(),
+  createdAt: z.number(),
+  doneAt: z.number().optional(),
+});
+export type OutboxEntry = z.infer<typeof OutboxEntry>;
+
+export type NewOutbox = Pick<OutboxEntry, "id" | "kind" | "channel" | "payload"> &
+  Partial<Pick<OutboxEntry, "runId" | "parentId" | "targetId" | "coalesceKey" | "nextAt">>;
+
+export const Feedback = z.object({
+  runId: z.string(),
+  user: z.string(),
+  answer: z.enum(["yes", "no"]),
+  /** The verdict causes the answer is about. */
+  causes: z.array(z.string()),
+  at: z.number(),
+});
+export type Feedback = z.infer<typeof Feedback>;
+
+export const Action = z.object({
+  runId: z.string(),
+  user: z.string(),
+  action: z.string(),
+  at: z.number(),
+  detail: z.string().optional(),
+});
+export type Action = z.infer<typeof Action>;
+
+/**
+ * Everything the bot owes someone, as rows before actions: runs (the audit log and the job queue), the
+ * outbox of Slack calls, feedback and actions. Async and free of database types, so that a PostgreSQL
+ * implementation can stand beside the SQLite one.
+ */
+export interface Store {
+  createRun(run: NewRun, now: number): Promise<Run>;
+  getRun(id: string): Promise<Run | undefined>;
+  /** The next queued run, or a running one whose lease ran out (its worker died): leased to `owner`. */
+  claimRun(owner: string, now: number, leaseMs: number): Promise<Run | undefined>;
+  renewRun(id: string, owner: string, leaseUntil: number): Promise<boolean>;
+  finishRun(id: string, result: RunResult): Promise<void>;
+  failRun(id: string, error: string, now: number): Promise<void>;
+  /** A queued or running run of `service` reporting into `channel`: a second request joins it. */
+  activeRun(service: string, channel: string): Promise<Run | undefined>;
+  /** The latest run reporting into a thread. */
+  runByThread(channel: string, threadTs: string): Promise<Run | undefined>;
+  runDiagnosis(id: string): Promise<string | undefined>;
+  runBundle(id: string): Promise<string | undefined>;
+  recentRuns(limit: number): Promise<Run[]>;
+
+  /**
+   * Record a Slack call owed. With a coalesceKey, a pending entry with that key takes the new payload. An id
+   * already stored is kept as it is (enqueueing is idempotent: a re-run of the same work owes nothing new).
+   */
+  enqueue(entry: NewOutbox, now: number): Promise<OutboxEntry>;
+  /** Pending entries due by `now` whose parent/target message exists, in order, leased to `owner`. */
+  claimOutbox(owner: string, now: number, limit: number, leaseMs: number): Promise<OutboxEntry[]>;
+  getOutbox(id: string): Promise<OutboxEntry | undefined>;
+  /** Mark that a call is about to be made: if the answer is lost, the next attempt looks first. */
+  outboxAttempt(id: string, now: number): Promise<void>;
+  outboxDone(id: string, ts: string | undefined, now: number): Promise<void>;
+  /** Try again at `nextAt`; a new payload replaces the old one (a smaller message after a refusal). */
+  outboxRetry(id: string, nextAt: number, error: string, payload?: Record<string, unknown>): Promise<void>;
+  outboxDead(id: string, error: string, now: number): Promise<void>;
+  outboxDepth(): Promise<number>;
+
+  recordFeedback(f: Feedback): Promise<void>;
+  feedback(runId: string): Promise<Feedback[]>;
+  recordAction(a: Action): Promise<void>;
+  actions(runId: string): Promise<Action[]>;
+
+  /** Throws when the store cannot be used (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
