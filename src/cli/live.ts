@@ -1,9 +1,8 @@
 import type { Bundle } from "../bundle/schema.js";
 import type { Progress } from "../collect/collect.js";
-import { parseDuration } from "../config/duration.js";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { UserError } from "../errors.js";
+import { parseSince } from "../config/since.js";
 import { collectService } from "../investigate/investigate.js";
 import type { Io } from "./io.js";
 
@@ -11,16 +10,9 @@ export function configPath(flag: string | undefined): string {
   return flag ?? "why502.yaml";
 }
 
+/** The window start `--since` asks for (see parseSince): a usage error for a bad, future or too long window. */
 export function sinceMs(flag: string | undefined, config: Config, now: number): number {
-  if (flag === undefined) return now - config.defaults.window;
-  const d = parseDuration(flag);
-  if (d !== undefined) return now - d;
-  const t = Date.parse(flag);
-  if (!Number.isNaN(t)) return t;
-  throw new UserError(
-    "usage",
-    `--since "${flag}" is neither a duration nor a time: write 30m, 2h or 2026-11-25T12:00:00Z.`,
-  );
+  return parseSince(flag, { now, defaultMs: config.defaults.window, maxMs: config.defaults.max_window });
 }
 
 /** A progress line on stderr while hosts answer: rewritten in place on a terminal, one line per event otherwise. */

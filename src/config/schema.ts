@@ -152,6 +152,8 @@ export type Service = z.infer<typeof Service>;
 export const Defaults = z
   .object({
     window: Duration.prefault("30m"),
+    /** The longest window a diagnosis may ask for (`--since`, a chat command); longer is an input error. */
+    max_window: Duration.prefault("7d"),
     deadline: Duration.prefault("20s"),
     concurrency: z.number().int().min(1).max(256).default(16),
     /** Byte cap per collected section. */
@@ -162,7 +164,12 @@ export const Defaults = z
       .default(4 * 1024 * 1024),
     kernel_log: KernelLog.default("auto"),
   })
-  .strict();
+  .strict()
+  .refine((d) => d.max_window > 0, { message: "expected a max_window longer than 0", path: ["max_window"] })
+  .refine((d) => d.window > 0 && d.window <= d.max_window, {
+    message: "expected a window longer than 0 and no longer than max_window (7d unless set)",
+    path: ["window"],
+  });
 export type Defaults = z.infer<typeof Defaults>;
 
 const SlackId = (what: string, first: string) =>
