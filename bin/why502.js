@@ -1,11 +1,21 @@
 #!/usr/bin/env node
 import { main } from "../dist/main.js";
 
-main(process.argv.slice(2), {
+const args = process.argv.slice(2);
+// Only the long-running `serve` traps signals (to finish what is in flight); other commands die on Ctrl-C.
+const serving = args[0] === "serve";
+
+main(args, {
   env: process.env,
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
+  stopRequested: serving
+    ? new Promise((resolve) => {
+        for (const sig of ["SIGTERM", "SIGINT"]) process.once(sig, () => resolve(sig));
+      })
+    : undefined,
 }).then((code) => {
   process.exitCode = code;
+  if (serving) process.exit(code);
 });

@@ -5,6 +5,7 @@ import type { Io } from "./cli/io.js";
 import { runParse } from "./cli/parse.js";
 import { runPlan } from "./cli/plan.js";
 import { runPlaybookCommand } from "./cli/playbook.js";
+import { runServe } from "./cli/serve.js";
 import { isUserError } from "./errors.js";
 
 export type { Io } from "./cli/io.js";
@@ -20,6 +21,7 @@ Commands:
   hosts fingerprint HOST      print a host's SSH key fingerprint and a known_hosts line to pin it
   parse <kind>                read logs on stdin, print what why502 sees as NDJSON
   playbook test [DIR]         run a playbook's cases; playbook check [FILE] validates one
+  serve                       run the Slack app (Socket Mode or HTTP) with /healthz, /readyz, /metrics
 
 Run \`why502 <command> --help\` for a command's options.
 `;
@@ -33,6 +35,7 @@ const commands: Record<string, Command> = {
   hosts: runHosts,
   parse: runParse,
   playbook: runPlaybookCommand,
+  serve: runServe,
 };
 
 /** The `why502` command. The only entry point that touches process state is bin/why502.js. */

@@ -5,6 +5,8 @@ export interface Io {
   stdin: NodeJS.ReadableStream;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Resolves with the signal's name when the process is asked to stop (SIGTERM, SIGINT): `serve` waits on it. */
+  stopRequested?: Promise<string>;
 }
 
 /** Root of the installed package (holds playbooks/), from dist/cli/ or src/cli/. */

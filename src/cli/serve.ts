@@ -1,0 +1,119 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { UserError } from "../errors.js";
+import { workerDiagnoser } from "../investigate/diagnoser.js";
+import { createLogger } from "../server/log.js";
+import { type SlackSecrets, startBot } from "../server/serve.js";
+import { explainForSlack } from "../slack/explain.js";
+import { SqliteStore } from "../store/sqlite.js";
+import { defaultPlaybookPath, type Io } from "./io.js";
+import { loadLiveConfig } from "./live.js";
+
+export const serveHelp = `Usage: why502 serve [--config FILE] [--port 3000] [--host 0.0.0.0]
+
+Runs the Slack app. Socket Mode when SLACK_APP_TOKEN is set (no public URL needed), otherwise Slack's HTTP
+mode at /slack/events with signing-secret verification. The same HTTP server answers /healthz, /readyz
+and /metrics.
+
+Environment (each also as NAME_FILE: a file holding the value, for container secrets):
+  SLACK_BOT_TOKEN       the bot token (xoxb-...), required
+  SLACK_APP_TOKEN       an app-level token with connections:write (xapp-...): Socket Mode
+  SLACK_SIGNING_SECRET  the app's signing secret: HTTP mode (required without SLACK_APP_TOKEN)
+  LOG_LEVEL             fatal, error, warn, info (default), debug, trace or silent
+
+Options:
+  --config FILE     inventory, SSH, slack: and store: settings (default: ./why502.yaml)
+  --port N          HTTP port (default 3000; 0 picks a free one)
+  --host ADDR       address to listen on (default 0.0.0.0)
+  --playbook FILE   another playbook (default: the built-in one)
+`;
+
+/** A secret from NAME, or from the file NAME_FILE names (trailing newline dropped). */
+export function secret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (e) {
+      throw new UserError(
+        "bad_input",
+        `Cannot read ${name}_FILE (${file}): ${e instanceof Error ? e.message : String(e)}: point it at a readable file.`,
+      );
+    }
+  }
+  const v = env[name];
+  return v === undefined || v === "" ? undefined : v;
+}
+
+export function slackSecrets(env: NodeJS.ProcessEnv): SlackSecrets {
+  const botToken = secret(env, "SLACK_BOT_TOKEN");
+  if (!botToken)
+    throw new UserError(
+      "usage",
+      "serve needs SLACK_BOT_TOKEN (or SLACK_BOT_TOKEN_FILE): the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page.",
+    );
+  const appToken = secret(env, "SLACK_APP_TOKEN");
+  const signingSecret = secret(env, "SLACK_SIGNING_SECRET");
+  if (!appToken && !signingSecret)
+    throw new UserError(
+      "usage",
+      "serve needs SLACK_APP_TOKEN for Socket Mode or SLACK_SIGNING_SECRET for HTTP mode: set one (see the README's Slack setup).",
+    );
+  if (appToken && !appToken.startsWith("xapp-"))
+    throw new UserError(
+      "usage",
+      "SLACK_APP_TOKEN must be an app-level token (xapp-...), not a bot or user token.",
+    );
+  return { botToken, appToken, signingSecret };
+}
+
+export async function runServe(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: "string" },
+      port: { type: "string" },
+      host: { type: "string" },
+      playbook: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    io.stdout.write(serveHelp);
+    return 0;
+  }
+  const port = Number(values.port ?? "3000");
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UserError("usage", `--port "${values.port}" is not a port: give a number from 0 to 65535.`);
+  const secrets = slackSecrets(io.env);
+  const config = loadLiveConfig(values.config);
+  const log = createLogger(io.env.LOG_LEVEL);
+  let store: SqliteStore;
+  try {
+    store = SqliteStore.open(config.store.sqlite);
+  } catch (e) {
+    throw new UserError(
+      "bad_input",
+      `Cannot open the store ${config.store.sqlite}: ${e instanceof Error ? e.message : String(e)}: check the path and its permissions.`,
+    );
+  }
+  const diagnoser = workerDiagnoser(values.playbook ?? defaultPlaybookPath());
+  const bot = await startBot({
+    config,
+    store,
+    secrets,
+    env: io.env,
+    diagnose: diagnoser.diagnose,
+    explain: explainForSlack,
+    log,
+    port,
+    host: values.host ?? "0.0.0.0",
+  });
+  io.stderr.write(`why502 serving (${bot.mode} mode), health and metrics on port ${bot.port}\n`);
+  const signal = await (io.stopRequested ?? new Promise<string>(() => {}));
+  log.info({ signal }, "stopping: finishing what is in flight");
+  await bot.stop();
+  await diagnoser.close();
+  await store.close();
+  return 0;
+}

@@ -1,0 +1,36 @@
+import type { Diagnosis } from "../types.js";
+import { renderMarkdown } from "./markdown.js";
+
+/** Text for a Markdown table cell: one line, pipes and backticks cannot break the table or the code. */
+function cell(s: string): string {
+  return s
+    .replace(/[\r\n]+/g, " ")
+    .replace(/\|/g, "\\|")
+    .replace(/`/g, "ʼ")
+    .replace(/</g, "&lt;");
+}
+
+/**
+ * The full evidence report: the diagnosis as Markdown, then every line each verdict cited, the decision
+ * path the playbook took (each question, the value seen, where it led) and the timeline.
+ */
+export function renderEvidenceReport(d: Diagnosis): string {
+  const out = [renderMarkdown(d).trimEnd(), ""];
+  for (const v of d.verdicts) {
+    out.push(`## Every line cited for ${cell(v.target)} (${cell(v.cause)})`, "");
+    if (v.evidence.length === 0) out.push("(none)");
+    for (const e of v.evidence) {
+      out.push(`- \`${cell(e.host)}:${cell(e.source)}:${e.line}\`${e.time ? ` ${cell(e.time)}` : ""}`, "");
+      out.push("  ```", ...e.text.split("\n").map((l) => `  ${l.replace(/```/g, "ʼʼʼ")}`), "  ```", "");
+    }
+  }
+  out.push("## Decision path", "", "| target | step | question | value | outcome |", "|---|---|---|---|---|");
+  for (const t of d.trace) {
+    out.push(
+      `| ${cell(t.target)} | ${cell(t.step)} | ${cell(t.question)} | ${cell(t.value)} | ${cell(t.outcome)} |`,
+    );
+  }
+  out.push("", "## Timeline", "", "| time | host | what |", "|---|---|---|");
+  for (const e of d.timeline) out.push(`| ${cell(e.time)} | ${cell(e.host)} | ${cell(e.what)} |`);
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,195 @@
+import { randomBytes } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { App, HTTPReceiver, type Receiver, SocketModeReceiver } from "@slack/bolt";
+import type { Config } from "../config/schema.js";
+import type { InvestigateEnv } from "../investigate/hosts-env.js";
+import type { Diagnoser } from "../investigate/investigate.js";
+import { registerHandlers } from "../slack/app.js";
+import { UsergroupCache } from "../slack/usergroups.js";
+import type { Store } from "../store/types.js";
+import { createHttpServer, type Readiness } from "./http.js";
+import { boltLogger, type Logger } from "./log.js";
+import { createMetrics, type Metrics } from "./metrics.js";
+import { OutboxDrainer } from "./outbox.js";
+import { OutboxWriter } from "./outbox-writer.js";
+import { Runner } from "./runner.js";
+import { type SlackApi, slackApi, slackErrorName } from "./slack-api.js";
+
+export interface SlackSecrets {
+  botToken: string;
+  /** Socket Mode when set. */
+  appToken?: string;
+  /** HTTP mode: verifies each request's v0 signature. */
+  signingSecret?: string;
+}
+
+export interface ServeOptions {
+  config: Config;
+  store: Store;
+  secrets: SlackSecrets;
+  env: InvestigateEnv;
+  diagnose: Diagnoser;
+  explain: (text: string) => string;
+  log: Logger;
+  port: number;
+  host: string;
+  now?: () => number;
+}
+
+export interface Bot {
+  mode: "socket" | "http";
+  port: number;
+  metrics: Metrics;
+  api: SlackApi;
+  drainer: OutboxDrainer;
+  runner: Runner;
+  /** Stop taking requests, finish what is in flight, close everything. */
+  stop(): Promise<void>;
+}
+
+/** Start the bot: Bolt (Socket Mode or HTTP), the HTTP server, the run worker and the outbox drainer. */
+export async function startBot(o: ServeOptions): Promise<Bot> {
+  const now = o.now ?? Date.now;
+  const owner = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  const metrics = createMetrics(() => o.store.outboxDepth());
+  const timeoutMs = o.config.slack.request_timeout;
+  const api = slackApi(o.secrets.botToken, { apiUrl: o.config.slack.api_url, timeoutMs, metrics });
+  const drainer = new OutboxDrainer({
+    store: o.store,
+    api,
+    log: o.log.child({ component: "outbox" }),
+    owner,
+    now,
+  });
+  const outbox = new OutboxWriter(o.store, () => drainer.wake(), now);
+  const runner = new Runner({
+    store: o.store,
+    outbox,
+    config: o.config,
+    env: o.env,
+    diagnose: o.diagnose,
+    log: o.log.child({ component: "runner" }),
+    metrics,
+    owner,
+    now,
+  });
+
+  // Who the bot is, from auth.test: retried in the background, so a Slack outage at start-up only delays
+  // readiness. Bolt gets it through `authorize`, which then never calls Slack in the ack path.
+  const identity: { botId?: string; botUserId?: string; error?: string } = {};
+  let authTimer: NodeJS.Timeout | undefined;
+  const authTest = async (): Promise<void> => {
+    try {
+      const r = await api.call("auth.test", {});
+      identity.botId = String(r.bot_id ?? "");
+      identity.botUserId = String(r.user_id ?? "");
+      identity.error = undefined;
+    } catch (e) {
+      identity.error = slackErrorName(e);
+      o.log.warn({ error: identity.error }, "auth.test failed; retrying");
+      authTimer = setTimeout(() => void authTest(), 2000);
+      authTimer.unref();
+    }
+  };
+  await Promise.race([authTest(), new Promise((r) => setTimeout(r, 3000).unref())]);
+
+  const logger = boltLogger(o.log);
+  const socket = o.secrets.appToken !== undefined;
+  let receiver: Receiver;
+  let httpReceiver: HTTPReceiver | undefined;
+  if (socket) {
+    receiver = new SocketModeReceiver({
+      appToken: o.secrets.appToken as string,
+      logger,
+      installerOptions: { clientOptions: { slackApiUrl: o.config.slack.api_url, timeout: timeoutMs } },
+    });
+  } else {
+    if (!o.secrets.signingSecret) throw new Error("HTTP mode needs a signing secret");
+    httpReceiver = new HTTPReceiver({
+      signingSecret: o.secrets.signingSecret,
+      endpoints: "/slack/events",
+      logger,
+      processBeforeResponse: false,
+      // Slack gives up after 3 s: answer before it does when a handler forgot to ack.
+      unhandledRequestTimeoutMillis: 2500,
+    });
+    receiver = httpReceiver;
+  }
+  const app = new App({
+    receiver,
+    logger,
+    authorize: async () => ({
+      botToken: o.secrets.botToken,
+      botId: identity.botId,
+      botUserId: identity.botUserId,
+    }),
+    clientOptions: { slackApiUrl: o.config.slack.api_url, timeout: timeoutMs, retryConfig: { retries: 0 } },
+  });
+  app.error(async (e) => {
+    o.log.error({ err: e }, "Slack handler failed");
+  });
+  registerHandlers(app, {
+    config: o.config,
+    store: o.store,
+    outbox,
+    wakeRunner: () => runner.wake(),
+    usergroups: new UsergroupCache(api),
+    log: o.log.child({ component: "slack" }),
+    metrics,
+    explain: o.explain,
+    now,
+  });
+
+  const readiness = async (): Promise<Readiness> => {
+    const checks: Readiness["checks"] = { config: { ok: true } };
+    try {
+      await o.store.ping();
+      checks.store = { ok: true };
+    } catch (e) {
+      checks.store = { ok: false, detail: e instanceof Error ? e.message : String(e) };
+    }
+    const slackDown = drainer.lastSlackFailure > drainer.lastSlackAnswer;
+    checks.slack =
+      identity.botUserId && !slackDown
+        ? { ok: true }
+        : {
+            ok: false,
+            detail: identity.error ?? (slackDown ? "recent Slack calls failed" : "auth.test pending"),
+          };
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  };
+  const server = createHttpServer({
+    log: o.log,
+    metrics,
+    readiness,
+    slack: httpReceiver ? (req, res) => httpReceiver?.requestListener(req, res) : undefined,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  // HTTP mode needs no start: Bolt's receiver serves through requestListener on our server.
+  if (socket) await app.start();
+  drainer.start();
+  runner.start();
+  o.log.info({ mode: socket ? "socket" : "http", port, host: o.host }, "why502 serving");
+
+  return {
+    mode: socket ? "socket" : "http",
+    port,
+    metrics,
+    api,
+    drainer,
+    runner,
+    async stop() {
+      if (authTimer) clearTimeout(authTimer);
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+      if (socket) await app.stop();
+      await runner.stop();
+      await drainer.stop();
+    },
+  };
+}

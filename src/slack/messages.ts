@@ -1,0 +1,172 @@
+import type { ActionsBlock, Button, KnownBlock } from "@slack/types";
+import { blocksChars, escapeMrkdwn, renderBlocks, SLACK_LIMITS } from "../diagnosis/render/blocks.js";
+import type { Diagnosis } from "../diagnosis/types.js";
+import { quoted } from "./command-text.js";
+
+/** A Slack message as the outbox sends it: text (notifications, fallbacks) and blocks. */
+export interface SlackMessage {
+  text: string;
+  blocks?: KnownBlock[];
+  /** Leaner blocks to send if Slack refuses `blocks` (the outbox strips this field). */
+  fallback_blocks?: KnownBlock[];
+  reply_broadcast?: boolean;
+}
+
+export const ACTIONS = {
+  rerun: "why502_rerun",
+  evidence: "why502_evidence",
+  right: "why502_feedback_yes",
+  wrong: "why502_feedback_no",
+  resolve: "why502_resolve",
+} as const;
+
+/** Reactions on the parent that show the state without opening the thread. */
+export const REACTIONS = {
+  running: "hourglass_flowing_sand",
+  failing: "red_circle",
+  healthy: "white_check_mark",
+  unknown: "grey_question",
+} as const;
+
+const section = (text: string): KnownBlock => ({
+  type: "section",
+  text: { type: "mrkdwn", text: text.length > SLACK_LIMITS.sectionText ? `${text.slice(0, 2999)}…` : text },
+});
+
+export interface ParentState {
+  service: string;
+  windowText: string;
+  requestedBy: string;
+  progress?: { done: number; total: number; failed: string[] };
+}
+
+/** The parent message while the investigation runs: who asked, what, and how far collection got. */
+export function investigatingMessage(p: ParentState): SlackMessage {
+  const head = `:mag: Investigating 502s on *${escapeMrkdwn(p.service)}*, last ${escapeMrkdwn(p.windowText)}, asked by ${p.requestedBy}`;
+  const progress = p.progress
+    ? `collecting: ${p.progress.done}/${p.progress.total} hosts answered${p.progress.failed.length ? `, failed: ${p.progress.failed.map((f) => escapeMrkdwn(f)).join(", ")}` : ""}`
+    : "connecting to the hosts…";
+  return {
+    text: `Investigating 502s on ${p.service}, last ${p.windowText}`,
+    blocks: [section(head), { type: "context", elements: [{ type: "mrkdwn", text: progress }] }],
+  };
+}
+
+/** The verdict line the parent is edited to once the diagnosis is in its thread. */
+export function verdictLine(d: Diagnosis): string {
+  const icon =
+    d.status === "failing"
+      ? ":red_circle:"
+      : d.status === "healthy"
+        ? ":white_check_mark:"
+        : ":grey_question:";
+  const causes = d.verdicts.length > 1 ? ` (${d.verdicts.length} causes)` : "";
+  return `${icon} *${escapeMrkdwn(d.service)}*: ${escapeMrkdwn(d.summary)}${causes}`;
+}
+
+export function parentDoneMessage(d: Diagnosis, p: ParentState, durationMs: number): SlackMessage {
+  return {
+    text: `${d.service}: ${d.summary}`,
+    blocks: [
+      section(verdictLine(d)),
+      {
+        type: "context",
+        elements: [
+          {
+            type: "mrkdwn",
+            text: `last ${escapeMrkdwn(p.windowText)} · asked by ${p.requestedBy} · ${seconds(durationMs)} · details in the thread`,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function parentFailedMessage(p: ParentState, why: string): SlackMessage {
+  return {
+    text: `Could not diagnose ${p.service}: ${why}`,
+    blocks: [
+      section(`:warning: Could not diagnose *${escapeMrkdwn(p.service)}*: ${escapeMrkdwn(why)}`),
+      {
+        type: "context",
+        elements: [
+          {
+            type: "mrkdwn",
+            text: `asked by ${p.requestedBy} · \`@why502 rerun\` in the thread to try again`,
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function button(text: string, actionId: string, value: string, style?: "primary" | "danger"): Button {
+  return {
+    type: "button",
+    text: { type: "plain_text", text, emoji: true },
+    action_id: actionId,
+    value,
+    ...(style ? { style } : {}),
+  };
+}
+
+export function actionsBlock(runId: string): ActionsBlock {
+  return {
+    type: "actions",
+    block_id: `why502_actions_${runId}`.slice(0, 255),
+    elements: [
+      button("Re-run", ACTIONS.rerun, runId),
+      button("Full evidence", ACTIONS.evidence, runId),
+      button(":thumbsup: Right", ACTIONS.right, runId),
+      button(":thumbsdown: Wrong", ACTIONS.wrong, runId),
+      button("Resolve", ACTIONS.resolve, runId, "primary"),
+    ],
+  };
+}
+
+export interface ReplyContext {
+  runId: string;
+  durationMs: number;
+  requestedBy: string;
+  broadcast: boolean;
+}
+
+/** Hosts asked, and any that failed with why. */
+function hostsContext(d: Diagnosis, durationMs: number): string {
+  const failed = d.hosts.filter((h) => !h.ok);
+  const failedText = failed.length
+    ? `; failed: ${failed.map((h) => `${escapeMrkdwn(h.name)} (${escapeMrkdwn(h.failure?.code ?? "failed")}: ${quoted(h.failure?.message ?? "", 80)})`).join(", ")}`
+    : "";
+  return `asked ${d.hosts.length} host${d.hosts.length === 1 ? "" : "s"} in ${seconds(durationMs)}${failedText}`;
+}
+
+/** The diagnosis as a thread reply: the verdicts with their proof, buttons, and who/how long. */
+export function diagnosisReply(d: Diagnosis, c: ReplyContext): SlackMessage {
+  const tail: KnownBlock[] = [
+    {
+      type: "context",
+      elements: [
+        { type: "mrkdwn", text: hostsContext(d, c.durationMs).slice(0, 2900) },
+        { type: "mrkdwn", text: `asked by ${c.requestedBy} · Was this right? Tell me with the buttons.` },
+      ],
+    },
+    actionsBlock(c.runId),
+  ];
+  const budget = SLACK_LIMITS.messageChars - blocksChars(tail);
+  const blocks = [...renderBlocks(d, budget), ...tail];
+  const lean = [...renderBlocks(d, 3000), ...tail];
+  return {
+    text: `${d.service}: ${d.summary}`.slice(0, 3000),
+    blocks: blocks.slice(0, SLACK_LIMITS.blocks),
+    fallback_blocks: lean.slice(0, SLACK_LIMITS.blocks),
+    ...(c.broadcast ? { reply_broadcast: true } : {}),
+  };
+}
+
+export function textMessage(text: string): SlackMessage {
+  return { text, blocks: [section(text)] };
+}
