@@ -49,6 +49,8 @@ export const HostStatus = z.object({
     }),
   ),
   skewMs: z.number().optional(),
+  /** Added to the host's stamps to put them on the collector's clock, when its skew was corrected. */
+  clockCorrectionMs: z.number().optional(),
 });
 
 export const Diagnosis = z.object({

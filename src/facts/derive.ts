@@ -6,6 +6,7 @@ import type { NginxErrorRecord } from "../evidence/nginx-error.js";
 import { CauseId } from "../evidence/types.js";
 import { endpointOf } from "./address.js";
 import { analyseBackend } from "./backend.js";
+import { clockCorrectionMs } from "./clock.js";
 import { type EvidenceRef, type EvidenceSet, parseBundle, recordsOf, refOf } from "./evidence-set.js";
 import { CiteKey, type ErrorCounts, type GatewayFacts, type TargetFacts } from "./schema.js";
 
@@ -30,6 +31,8 @@ export interface HostStatus {
   failure?: { code: string; message: string };
   commands: { id: string; ok: boolean; failure?: string; unreadable: number; truncated: boolean }[];
   skewMs?: number;
+  /** What was added to the host's stamps to put them on the collector's clock (clock.ts); absent when 0. */
+  clockCorrectionMs?: number;
 }
 
 export interface TimelineEntry {
@@ -82,6 +85,8 @@ function hostStatuses(set: EvidenceSet): HostStatus[] {
     };
     if (h.failure) status.failure = h.failure;
     if (h.clock?.skewMs !== undefined) status.skewMs = h.clock.skewMs;
+    const correction = clockCorrectionMs(h);
+    if (correction !== 0) status.clockCorrectionMs = correction;
     return status;
   });
 }
@@ -369,12 +374,30 @@ function buildTimeline(targets: TargetAnalysis[]): TimelineEntry[] {
       if (key === "errors") add(refs.at(-1), "last nginx error", labels.length);
     });
   }
-  return out
-    .sort(
-      (a, b) =>
-        a.time.slice(0, 19).localeCompare(b.time.slice(0, 19)) ||
-        a.rank - b.rank ||
-        a.time.localeCompare(b.time),
-    )
-    .map(({ rank: _rank, ...e }) => e);
+  return inTimeOrder(out).map(({ rank: _rank, ...e }) => e);
+}
+
+/**
+ * Stamps have different precision: nginx, the journal and ps give whole seconds, dmesg and most app logs
+ * milliseconds or better. Entries go by second; within one second, by exact time when every stamp there has
+ * sub-second digits, else in the order the events cause each other (`rank`), since a whole-second stamp may
+ * be anywhere in its second.
+ */
+function inTimeOrder<E extends { time: string; rank: number }>(entries: E[]): E[] {
+  const bySecond = new Map<number, { e: E; ms: number }[]>();
+  for (const e of entries) {
+    const ms = Date.parse(e.time);
+    const second = Math.floor(ms / 1000);
+    const list = bySecond.get(second);
+    if (list) list.push({ e, ms });
+    else bySecond.set(second, [{ e, ms }]);
+  }
+  return [...bySecond]
+    .sort(([a], [b]) => a - b)
+    .flatMap(([, list]) => {
+      const precise = list.every((x) => x.ms % 1000 !== 0);
+      return list
+        .sort((a, b) => (precise ? a.ms - b.ms || a.e.rank - b.e.rank : a.e.rank - b.e.rank || a.ms - b.ms))
+        .map((x) => x.e);
+    });
 }

@@ -4,6 +4,7 @@ import { type NginxConf, summarizeConf } from "../evidence/nginx-conf.js";
 import { parsers, type RecordOf } from "../evidence/registry.js";
 import { parseText } from "../evidence/run.js";
 import type { EvidenceKind, ParseContext, RecordBase, Unreadable } from "../evidence/types.js";
+import { clockCorrectionMs, shiftRecord } from "./clock.js";
 
 /** Everything parsed out of one command's output. */
 export interface ParsedCommand<K extends EvidenceKind = EvidenceKind> {
@@ -48,10 +49,16 @@ function parseCommand<K extends EvidenceKind>(
     records: RecordOf<K>[];
     unreadable: Unreadable[];
   };
-  return { host, command, kind, records: result.records, unreadable: result.unreadable };
+  // Stamps are in the host's clock: put them on the collector's, the one the window is in.
+  const correction = clockCorrectionMs(host);
+  const records = correction === 0 ? result.records : result.records.map((r) => shiftRecord(r, correction));
+  return { host, command, kind, records, unreadable: result.unreadable };
 }
 
-/** Parse every command output of a bundle with the parser of its kind. Pure. */
+/**
+ * Parse every command output of a bundle with the parser of its kind, each host's stamps moved onto the
+ * collector's clock by the host's measured skew (see clock.ts). Pure.
+ */
 export function parseBundle(bundle: Bundle): EvidenceSet {
   const byKind = {
     "nginx-error": [],

@@ -1,4 +1,5 @@
 import type { Diagnosis, TraceStep, Verdict } from "../diagnosis/types.js";
+import { correctionNote } from "../facts/clock.js";
 import type { Citations, Facts, TargetAnalysis } from "../facts/derive.js";
 import type { EvidenceRef } from "../facts/evidence-set.js";
 import type { CiteKey } from "../facts/schema.js";
@@ -101,7 +102,7 @@ export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: strin
     collectedAt,
     playbook: playbook.spec.playbook,
     status,
-    summary: summarize(facts, verdicts, status),
+    summary: withClockNotes(summarize(facts, verdicts, status), facts),
     gateway: {
       errors: facts.gateway.errors,
       status502: facts.gateway.status502,
@@ -131,4 +132,12 @@ function summarize(facts: Facts, verdicts: Verdict[], status: Diagnosis["status"
   if (verdicts.length === 1 && verdicts[0]) return `${facts.service}: ${verdicts[0].title}`;
   const causes = [...new Set(verdicts.map((v) => v.cause))];
   return `${facts.service}: ${verdicts.length} failing targets, ${causes.length} cause${causes.length === 1 ? "" : "s"}: ${verdicts.map((v) => `${v.target} ${v.cause}`).join("; ")}`;
+}
+
+/** Say which hosts' clocks were off, and by how much their events were moved. */
+function withClockNotes(summary: string, facts: Facts): string {
+  const notes = facts.hosts
+    .filter((h) => h.clockCorrectionMs !== undefined)
+    .map((h) => correctionNote(h.name, h.clockCorrectionMs ?? 0));
+  return notes.length === 0 ? summary : `${summary.replace(/\.$/, "")}. ${notes.join("; ")}.`;
 }
