@@ -9,6 +9,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const config = `
 ssh: { user: why502, jump: ops@bastion.example.com:2222, ssh_config: false }
+defaults: { max_window: 3650d }
 hosts:
   gw1: { address: 10.0.1.10 }
 services:
@@ -46,7 +47,7 @@ describe("why502 plan", () => {
       "backend app1.internal (why502@app1.internal:22 via ops@bastion.example.com:2222)",
     );
     expect(lines).toContain(
-      "  [systemd-journal] journalctl -u 'checkout.service' --since @1795608000 -n 20000 -o short-iso --no-pager -q",
+      `  [systemd-journal] journalctl -u 'checkout.service' --since @"$W_SINCE" -n 20000 -o short-iso --no-pager -q (W_SINCE: the window start 1795608000, in the host's clock)`,
     );
     expect(lines).toContain("  [ss] ss -ltnpH 'sport = :8080'");
     expect(r.stdout).toMatch(

@@ -34,6 +34,11 @@ export const HostClock = z.object({
   timezone: z.string().optional(),
   /** Host clock minus collector clock, in ms, measured at collection. */
   skewMs: z.number().optional(),
+  /**
+   * The window start the host read its logs from, UTC ISO in the host's own clock: the window's start moved
+   * by the host's offset when its clock is off. Absent in bundles from before hosts took it in their clock.
+   */
+  windowSince: z.string().optional(),
 });
 export type HostClock = z.infer<typeof HostClock>;
 

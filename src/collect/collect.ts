@@ -133,7 +133,11 @@ async function runHost(
     const nonce = deps.nonce();
     const script = buildScript(
       job.sections.map((s) => s.spec),
-      { sinceEpochSeconds: Math.floor(opts.sinceMs / 1000), nonce },
+      {
+        sinceEpochSeconds: Math.floor(opts.sinceMs / 1000),
+        collectorEpochSeconds: Math.floor(deps.now() / 1000),
+        nonce,
+      },
     );
     const maxBytes =
       job.sections.reduce((n, s) => n + ("maxBytes" in s.spec ? s.spec.maxBytes : 4096) + 4096, 0) * 2;
@@ -161,14 +165,21 @@ async function runHost(
       const raw = parseClock(clockSection);
       if (!("error" in raw)) {
         const zoneOffset = resolved.timezone ? offsetOfZone(resolved.timezone, raw.nowMs) : undefined;
+        // The clock section runs first: the host read its clock after `started` and before the sections
+        // after it began, which the host timed; the middle of that span is the best guess of when.
+        let after = 0;
+        for (const [id, r] of sections) if (id !== clockSection.id) after += r.durationMs ?? 0;
+        const readAt = (started + Math.max(started, finished - after)) / 2;
         const clock: HostClock = {
           now: new Date(raw.nowMs).toISOString(),
           utcOffsetMinutes: zoneOffset ?? raw.utcOffsetMinutes,
           bootTime: raw.bootTimeIso,
-          skewMs: Math.round(raw.nowMs - (started + finished) / 2),
+          skewMs: Math.round(raw.nowMs - readAt),
         };
         const tz = resolved.timezone ?? raw.timezone;
         if (tz) clock.timezone = tz;
+        if (raw.windowSinceSeconds !== undefined)
+          clock.windowSince = new Date(raw.windowSinceSeconds * 1000).toISOString();
         host.clock = clock;
       }
     }

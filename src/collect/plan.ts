@@ -143,6 +143,19 @@ function psSource(p: ProcessSpec): string {
   return "systemd_unit" in p ? `ps (MainPID of ${p.systemd_unit})` : `ps (pid in ${p.pid_file})`;
 }
 
+/**
+ * The window start as a shell word for windowed commands (`journalctl --since "@$W_SINCE"`): epoch seconds in
+ * the host's own clock, which the script sets from the collector's window start and the host's offset
+ * (script.ts), so a host whose clock is off still reads its whole window.
+ */
+export const HOST_WINDOW_START = '"$W_SINCE"';
+
+/** What `plan` and the audit trail show for a command reading from HOST_WINDOW_START. */
+function sinceShown(section: PlannedSection, sinceEpoch: number): PlannedSection {
+  section.display = `${section.display} (W_SINCE: the window start ${sinceEpoch}, in the host's clock)`;
+  return section;
+}
+
 /** journalctl's window is bounded by --since; -n keeps the newest lines when it is still too long. */
 const JOURNAL_TAIL = "-n 20000 -o short-iso --no-pager -q";
 
@@ -152,13 +165,16 @@ const SHOW_PROPS =
 function kernelSection(k: KernelLog, sinceEpoch: number, maxBytes: number): PlannedSection {
   if (typeof k === "object") return logWindow("kernel", "kernel", k.file, "kernel", maxBytes);
   if (k === "journal") {
-    return command(
-      "kernel",
-      "kernel",
-      `journalctl -k --since @${sinceEpoch} ${JOURNAL_TAIL}`,
-      "kernel",
-      "journalctl -k",
-      maxBytes,
+    return sinceShown(
+      command(
+        "kernel",
+        "kernel",
+        `journalctl -k --since @${HOST_WINDOW_START} ${JOURNAL_TAIL}`,
+        "kernel",
+        "journalctl -k",
+        maxBytes,
+      ),
+      sinceEpoch,
     );
   }
   const shell =
@@ -200,13 +216,16 @@ export function backendSections(b: BackendTarget, sinceEpoch: number, maxBytes: 
       ),
     );
     // A unit's journal also holds the service's own stdout and stderr: crash stacks, last words.
-    const journal = command(
-      "systemd-journal",
-      "systemd-journal",
-      `journalctl -u ${unit} --since @${sinceEpoch} ${JOURNAL_TAIL}`,
-      "systemd",
-      `journalctl -u ${b.process.systemd_unit}`,
-      maxBytes,
+    const journal = sinceShown(
+      command(
+        "systemd-journal",
+        "systemd-journal",
+        `journalctl -u ${unit} --since @${HOST_WINDOW_START} ${JOURNAL_TAIL}`,
+        "systemd",
+        `journalctl -u ${b.process.systemd_unit}`,
+        maxBytes,
+      ),
+      sinceEpoch,
     );
     journal.alsoParseAs = ["app"];
     out.push(journal);

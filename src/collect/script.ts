@@ -26,11 +26,31 @@ export type SectionSpec =
   | { id: string; type: "clock" };
 
 export interface ScriptOptions {
-  /** Window start, epoch seconds. */
+  /** Window start, epoch seconds, in the collector's clock. */
   sinceEpochSeconds: number;
+  /**
+   * The collector's clock when it sends the script, epoch seconds. With it, a host whose clock is more than
+   * a second or two off takes the window start in its own clock (see HOST_WINDOW).
+   */
+  collectorEpochSeconds?: number;
   /** Random per run ([A-Za-z0-9], 16 to 64 characters): host output cannot fake a marker without it. */
   nonce: string;
 }
+
+/**
+ * The window start in the host's own clock: a host whose clock is ahead of the collector's by N seconds
+ * stamped the window's first lines N seconds later. The offset read here is the skew plus the time the
+ * script took to arrive, give or take a second of rounding, so offsets of -1..2 s are left alone and larger
+ * ones start 2 s early; reading a little more is harmless (the diagnosis keeps only the window). Every
+ * windowed section (log windows, dmesg, `journalctl --since "@$W_SINCE"`) reads from this W_SINCE.
+ */
+const HOST_WINDOW = [
+  "w_h=$(date +%s 2>/dev/null)",
+  "case $w_h in",
+  "  ''|*[!0-9]*) ;;",
+  '  *) W_SKEW=$((w_h - W_REF)); if [ "$W_SKEW" -lt -1 ] || [ "$W_SKEW" -gt 2 ]; then W_SINCE=$((W_SINCE + W_SKEW - 2)); fi ;;',
+  "esac",
+].join("\n");
 
 const ID = /^[a-z0-9._-]+$/;
 const NONCE = /^[A-Za-z0-9]{16,64}$/;
@@ -63,6 +83,9 @@ export function buildScript(sections: SectionSpec[], opts: ScriptOptions): strin
   if (!NONCE.test(opts.nonce)) throw new Error("buildScript: nonce must be 16-64 letters or digits");
   if (!Number.isSafeInteger(opts.sinceEpochSeconds) || opts.sinceEpochSeconds < 0)
     throw new Error("buildScript: sinceEpochSeconds must be a non-negative integer");
+  const ref = opts.collectorEpochSeconds;
+  if (ref !== undefined && (!Number.isSafeInteger(ref) || ref < 0))
+    throw new Error("buildScript: collectorEpochSeconds must be a non-negative integer");
   const seen = new Set<string>();
   for (const s of sections) {
     if (!ID.test(s.id))
@@ -76,6 +99,8 @@ export function buildScript(sections: SectionSpec[], opts: ScriptOptions): strin
     SH_PRELUDE.trim(),
     `W_N=${opts.nonce}`,
     `W_SINCE=${opts.sinceEpochSeconds}`,
+    ...(ref === undefined ? [] : [`W_REF=${ref}`, HOST_WINDOW]),
+    "export W_SINCE",
     constant("W_COUNT", AWK_COUNT),
     "W_TO=",
   ];

@@ -132,6 +132,8 @@ export interface HostClockRaw {
   bootTimeIso: string;
   /** Zone name from the /etc/localtime link, /etc/timezone or $TZ, when one of them names it. */
   timezone?: string;
+  /** The window start the script read from, epoch seconds in the host's clock (buildScript's W_SINCE). */
+  windowSinceSeconds?: number;
 }
 
 /** Reads the clock section's `key=value` lines. */
@@ -158,6 +160,8 @@ export function parseClock(section: SectionResult): HostClockRaw | { error: stri
   };
   const timezone = zoneName(kv.get("localtime"), kv.get("timezone"), kv.get("tzenv"));
   if (timezone) clock.timezone = timezone;
+  const since = /^-?\d+$/.exec(kv.get("since") ?? "");
+  if (since) clock.windowSinceSeconds = Number(since[0]);
   return clock;
 }
 

@@ -210,6 +210,7 @@ w_clock() {
   w_z=
   [ -r /etc/timezone ] && read w_z </etc/timezone
   printf 'timezone=%s\ntzenv=%s\n' "$w_z" "$\{TZ-}"
+  printf 'since=%s\n' "$W_SINCE"
   echo "rc=0" >&4
 }
 `;
