@@ -1,20 +1,30 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parsers } from "./registry.js";
 import { parseText } from "./run.js";
 import { EvidenceKind, type Parser, type RecordBase } from "./types.js";
 
-const fixtures = new URL("./__fixtures__/", import.meta.url).pathname;
+const here = new URL("./", import.meta.url).pathname;
+/** The shared fixture tree, and the `__fixtures__` of each kind that has a folder of its own. */
+const fixtureRoots = [
+  join(here, "__fixtures__"),
+  ...readdirSync(here)
+    .map((d) => join(here, d, "__fixtures__"))
+    .filter((p) => existsSync(p)),
+];
 
 /** Every real fixture of every kind, each one fed to the wrong parsers too. */
 function allFixtureTexts(): string[] {
   const out: string[] = [];
-  for (const dir of readdirSync(fixtures)) {
-    const path = join(fixtures, dir);
-    if (!statSync(path).isDirectory()) continue;
-    for (const f of readdirSync(path)) if (!f.endsWith(".md")) out.push(readFileSync(join(path, f), "utf8"));
-  }
+  const read = (dir: string) => {
+    for (const f of readdirSync(dir)) {
+      const path = join(dir, f);
+      if (statSync(path).isDirectory()) read(path);
+      else if (!f.endsWith(".md")) out.push(readFileSync(path, "utf8"));
+    }
+  };
+  for (const root of fixtureRoots) read(root);
   return out;
 }
 

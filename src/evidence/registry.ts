@@ -1,10 +1,13 @@
 import { appParser } from "./app.js";
+import { dockerParser } from "./docker/docker.js";
 import { kernelParser } from "./kernel.js";
 import { nginxAccessParser } from "./nginx-access.js";
 import { nginxConfParser } from "./nginx-conf.js";
 import { nginxErrorParser } from "./nginx-error.js";
+import { pm2Parser } from "./pm2/pm2.js";
 import { psParser } from "./ps.js";
 import { ssParser } from "./ss.js";
+import { supervisordParser } from "./supervisord/supervisord.js";
 import { systemdParser } from "./systemd.js";
 import type { EvidenceKind, Parser, RecordBase } from "./types.js";
 
@@ -18,6 +21,9 @@ export const parsers = {
   kernel: kernelParser,
   app: appParser,
   ss: ssParser,
+  supervisord: supervisordParser,
+  pm2: pm2Parser,
+  docker: dockerParser,
 } satisfies Record<EvidenceKind, Parser<RecordBase>>;
 
 export type Parsers = typeof parsers;

@@ -10,6 +10,9 @@ export const EvidenceKind = z.enum([
   "kernel",
   "app",
   "ss",
+  "supervisord",
+  "pm2",
+  "docker",
 ]);
 export type EvidenceKind = z.infer<typeof EvidenceKind>;
 

@@ -69,6 +69,9 @@ export function parseBundle(bundle: Bundle): EvidenceSet {
     kernel: [],
     app: [],
     ss: [],
+    supervisord: [],
+    pm2: [],
+    docker: [],
   } as unknown as EvidenceSet["byKind"];
   const confs = new Map<string, NginxConf>();
 
