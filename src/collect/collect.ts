@@ -403,6 +403,9 @@ export async function collect(config: Config, opts: CollectOptions, deps: Collec
     if (ips && ips.length > 0) spec.addresses = ips;
     if (b.process && "systemd_unit" in b.process) spec.unit = b.process.systemd_unit;
     if (b.process && "name" in b.process) spec.process = b.process.name;
+    if (b.process && "supervisord" in b.process) spec.process = b.process.supervisord;
+    if (b.process && "pm2" in b.process) spec.process = b.process.pm2;
+    if (b.process && "docker" in b.process) spec.process = b.process.docker;
     specs.push(spec);
   }
 

@@ -3,6 +3,14 @@ import type { Config, Gateway, KernelLog, ProcessSpec, Service } from "../config
 import type { EvidenceKind } from "../evidence/types.js";
 import type { SectionSpec } from "./script.js";
 import { shQuote } from "./shell-quote.js";
+import {
+  dockerInspectShell,
+  dockerLogsShell,
+  dockerPidShell,
+  pm2JlistShell,
+  supervisordPidShell,
+  supervisordStatusShell,
+} from "./supervisors.js";
 
 /**
  * The read-only allowlist. Every command why502 ever runs on a host is one of these templates; arguments
@@ -22,6 +30,12 @@ export const TEMPLATE_IDS = [
   "journal-file",
   "kernel",
   "app-log",
+  "supervisord-status",
+  "supervisord-log",
+  "pm2-jlist",
+  "pm2-log",
+  "docker-inspect",
+  "docker-logs",
 ] as const;
 export type TemplateId = (typeof TEMPLATE_IDS)[number];
 
@@ -128,19 +142,26 @@ export function gatewayLogSections(
 }
 
 /** ps of the service's process; with no live pid it prints only the header, so "not running" is evidence too. */
-function psShell(p: ProcessSpec): string {
+function psShell(p: ProcessSpec): string | undefined {
   const ps = "LC_ALL=C ps -o pid,lstart,etimes,args";
   if ("name" in p) return `${ps} -C ${shQuote(p.name)}`;
-  const pid =
-    "systemd_unit" in p
-      ? `pid=$(systemctl show -p MainPID --value ${shQuote(p.systemd_unit)})`
-      : `pid=$(cat ${shQuote(p.pid_file)} 2>/dev/null)`;
+  // PM2 keeps its pids to itself (`pm2 jlist` has them).
+  if ("pm2" in p) return undefined;
+  let pid: string;
+  if ("systemd_unit" in p) pid = `pid=$(systemctl show -p MainPID --value ${shQuote(p.systemd_unit)})`;
+  else if ("supervisord" in p) pid = supervisordPidShell(p.supervisord, p.config);
+  else if ("docker" in p) pid = dockerPidShell(p.docker);
+  else pid = `pid=$(cat ${shQuote(p.pid_file)} 2>/dev/null)`;
   return `${pid}; case "$pid" in ''|0|*[!0-9]*) echo '  PID STARTED ELAPSED COMMAND'; false;; *) ${ps} -p "$pid";; esac`;
 }
 
 function psSource(p: ProcessSpec): string {
   if ("name" in p) return `ps -C ${p.name}`;
-  return "systemd_unit" in p ? `ps (MainPID of ${p.systemd_unit})` : `ps (pid in ${p.pid_file})`;
+  if ("systemd_unit" in p) return `ps (MainPID of ${p.systemd_unit})`;
+  if ("supervisord" in p) return `ps (pid of supervisord program ${p.supervisord})`;
+  if ("docker" in p) return `ps (pid of container ${p.docker})`;
+  if ("pm2" in p) return `ps (PM2 app ${p.pm2})`;
+  return `ps (pid in ${p.pid_file})`;
 }
 
 /**
@@ -154,6 +175,59 @@ export const HOST_WINDOW_START = '"$W_SINCE"';
 function sinceShown(section: PlannedSection, sinceEpoch: number): PlannedSection {
   section.display = `${section.display} (W_SINCE: the window start ${sinceEpoch}, in the host's clock)`;
   return section;
+}
+
+/** What a supervisor other than systemd says about the process: its status and its own log. */
+function supervisorSections(p: ProcessSpec, sinceEpoch: number, maxBytes: number): PlannedSection[] {
+  if ("supervisord" in p) {
+    const status = supervisordStatusShell(p.supervisord, p.config);
+    return [
+      command(
+        "supervisord-status",
+        "supervisord-status",
+        status,
+        "supervisord",
+        `supervisorctl status ${p.supervisord}`,
+      ),
+      logWindow("supervisord-log", "supervisord-log", p.log, "supervisord", maxBytes),
+    ];
+  }
+  if ("pm2" in p) {
+    return [
+      command("pm2-jlist", "pm2-jlist", pm2JlistShell(p.pm2, p.home, p.bin), "pm2", `pm2 jlist (${p.pm2})`),
+      logWindow("pm2-log", "pm2-log", `${p.home.replace(/\/$/, "")}/pm2.log`, "pm2", maxBytes),
+    ];
+  }
+  if ("docker" in p) {
+    return [
+      command(
+        "docker-inspect",
+        "docker-inspect",
+        dockerInspectShell(p.docker),
+        "docker",
+        `docker inspect ${p.docker}`,
+      ),
+      sinceShown(
+        command(
+          "docker-logs",
+          "docker-logs",
+          dockerLogsShell(p.docker, HOST_WINDOW_START),
+          "app",
+          `docker logs ${p.docker}`,
+          maxBytes,
+        ),
+        sinceEpoch,
+      ),
+    ];
+  }
+  return [];
+}
+
+/** PM2 keeps each app's stdout and stderr in its home unless the app's config says otherwise. */
+function defaultAppLogs(p: ProcessSpec | undefined): string[] {
+  if (p === undefined || !("pm2" in p)) return [];
+  const home = p.home.replace(/\/$/, "");
+  return [`${home}/logs/${p.pm2}-out.log`, `${home}/logs/${p.pm2}-error.log`];
 }
 
 /** journalctl's window is bounded by --since; -n keeps the newest lines when it is still too long. */
@@ -200,7 +274,8 @@ export interface BackendTarget {
 /** Sections for one backend host. */
 export function backendSections(b: BackendTarget, sinceEpoch: number, maxBytes: number): PlannedSection[] {
   const out = common();
-  if (b.process) out.push(command("ps", "ps", psShell(b.process), "ps", psSource(b.process)));
+  const ps = b.process && psShell(b.process);
+  if (b.process && ps) out.push(command("ps", "ps", ps, "ps", psSource(b.process)));
   out.push(
     command("ss", "ss", `ss -ltnpH ${shQuote(`sport = :${b.port}`)}`, "ss", `ss -ltnp sport = :${b.port}`),
   );
@@ -230,9 +305,11 @@ export function backendSections(b: BackendTarget, sinceEpoch: number, maxBytes: 
     journal.alsoParseAs = ["app"];
     out.push(journal);
   }
+  if (b.process) out.push(...supervisorSections(b.process, sinceEpoch, maxBytes));
   if (b.journalFile) out.push(logWindow("journal-file", "journal-file", b.journalFile, "systemd", maxBytes));
   out.push(kernelSection(b.kernelLog, sinceEpoch, maxBytes));
-  b.appLogs.forEach((path, i) => {
+  const appLogs = b.appLogs.length > 0 ? b.appLogs : defaultAppLogs(b.process);
+  appLogs.forEach((path, i) => {
     out.push(logWindow("app-log", `app-log-${i + 1}`, path, "app", maxBytes));
   });
   return out;

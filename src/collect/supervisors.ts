@@ -70,9 +70,12 @@ export function dockerInspectShell(container: string): string {
   return `docker inspect --format ${shQuote(DOCKER_INSPECT_FORMAT)} ${shQuote(container)}`;
 }
 
-/** The container's own output since the window start (both streams), newest lines kept by --tail. */
-export function dockerLogsShell(container: string, sinceEpoch: number): string {
-  return `docker logs --timestamps --since ${sinceEpoch} --tail 20000 ${shQuote(container)} 2>&1`;
+/**
+ * The container's own output since the window start (both streams), newest lines kept by --tail. `since` is a
+ * shell word for the window start in epoch seconds (plan.ts HOST_WINDOW_START: the host's clock).
+ */
+export function dockerLogsShell(container: string, since: string): string {
+  return `docker logs --timestamps --since ${since} --tail 20000 ${shQuote(container)} 2>&1`;
 }
 
 /** The container's main pid as the host sees it (0 when it is not running), for `ps`. */

@@ -18,6 +18,8 @@ const SafeText = z
 const AbsPath = SafeText.refine((s) => s.startsWith("/") || s.startsWith("~/"), {
   message: "expected an absolute path",
 });
+/** An absolute path without `~`: it is read by the collection script, which expands nothing. */
+const RootedPath = SafeText.refine((s) => s.startsWith("/"), { message: "expected an absolute path (/...)" });
 const HostName = z
   .string()
   .regex(/^[A-Za-z0-9_.:[\]-]+$/, "expected a host name or address (letters, digits, . - _ :)");
@@ -93,6 +95,32 @@ export const ProcessSpec = z.union([
     })
     .strict(),
   z.object({ pid_file: AbsPath }).strict(),
+  /** A program of supervisord: `supervisorctl status`/`pid` and supervisord's main log. */
+  z
+    .object({
+      supervisord: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "expected a supervisord program name"),
+      /** supervisord.conf for supervisorctl -c (default: supervisorctl's own search). */
+      config: RootedPath.optional(),
+      /** supervisord's main log (`logfile=`). */
+      log: RootedPath.default("/var/log/supervisor/supervisord.log"),
+    })
+    .strict(),
+  /** An app of PM2: `pm2 jlist` (only when its daemon runs) and the daemon's log. */
+  z
+    .object({
+      pm2: z.string().regex(/^[A-Za-z0-9_.@:-]{1,128}$/, "expected a PM2 app name"),
+      /** PM2_HOME of the daemon that runs the app, e.g. /home/deploy/.pm2. */
+      home: RootedPath,
+      /** The pm2 command, when it is not on the PATH of a non-interactive login. */
+      bin: RootedPath.optional(),
+    })
+    .strict(),
+  /** A Docker container: `docker inspect` (State, RestartCount) and `docker logs` as the app's log. */
+  z
+    .object({
+      docker: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "expected a container name"),
+    })
+    .strict(),
 ]);
 export type ProcessSpec = z.infer<typeof ProcessSpec>;
 
