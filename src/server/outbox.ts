@@ -184,9 +184,11 @@ export class OutboxDrainer {
   /** Make the call; returns the message ts for posts. */
   private async send(e: OutboxEntry): Promise<string | undefined> {
     const { api, store } = this.o;
-    const threadTs = await this.tsOf(e.parentId);
-    const targetTs = await this.tsOf(e.targetId);
     const { fallback_blocks: _fallback, ...payload } = e.payload;
+    // A reply goes into its parent entry's thread, or into a thread Slack named (mentions).
+    const threadTs =
+      (await this.tsOf(e.parentId)) ?? (typeof payload.thread_ts === "string" ? payload.thread_ts : undefined);
+    const targetTs = await this.tsOf(e.targetId);
     switch (e.kind) {
       case "post": {
         if (e.attempted) {

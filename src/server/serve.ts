@@ -5,6 +5,7 @@ import type { Config } from "../config/schema.js";
 import type { InvestigateEnv } from "../investigate/hosts-env.js";
 import type { Diagnoser } from "../investigate/investigate.js";
 import { registerHandlers } from "../slack/app.js";
+import type { SlackMessage } from "../slack/messages.js";
 import { UsergroupCache } from "../slack/usergroups.js";
 import type { Store } from "../store/types.js";
 import { createHttpServer, type Readiness } from "./http.js";
@@ -29,7 +30,7 @@ export interface ServeOptions {
   secrets: SlackSecrets;
   env: InvestigateEnv;
   diagnose: Diagnoser;
-  explain: (text: string) => string;
+  explain: (text: string) => SlackMessage;
   log: Logger;
   port: number;
   host: string;

@@ -11,7 +11,7 @@ import { parentIdOf } from "../server/runner.js";
 import type { Run, RunSource, Store } from "../store/types.js";
 import { mayDiagnose, needsLookup, ruleFor } from "./access.js";
 import { MENTION_HELP, parseCommand, parseMention, quoted, type Request, USAGE } from "./command-text.js";
-import { ACTIONS, investigatingMessage, REACTIONS, textMessage } from "./messages.js";
+import { ACTIONS, investigatingMessage, REACTIONS, type SlackMessage, textMessage } from "./messages.js";
 import type { UsergroupCache } from "./usergroups.js";
 
 export interface BotDeps {
@@ -24,7 +24,7 @@ export interface BotDeps {
   log: Logger;
   metrics: Metrics;
   /** `@why502 explain`: pasted text to Slack mrkdwn. */
-  explain: (text: string) => string;
+  explain: (text: string) => SlackMessage;
   now?: () => number;
 }
 
@@ -251,13 +251,14 @@ export function registerHandlers(app: App, deps: BotDeps): void {
     if (!e.user) return;
     const w: Where = { user: e.user, channel: e.channel, threadTs: e.thread_ts };
     const replyTo = e.thread_ts ?? e.ts;
-    const reply = async (text: string) => {
+    const reply = async (text: string | SlackMessage) => {
       // Mentions carry no response_url: answer in the thread the mention was written in.
+      const msg = typeof text === "string" ? textMessage(text) : text;
       await outbox.add({
         id: `mention.${e.channel}.${e.ts}`,
         kind: "post",
         channel: e.channel,
-        payload: { ...textMessage(text), thread_ts: replyTo },
+        payload: { ...msg, thread_ts: replyTo },
       });
     };
     const req: Request = parseMention(e.text ?? "");

@@ -1,6 +1,13 @@
-import { explainText, renderExplainMrkdwn } from "../explain/explain.js";
+import { explainText } from "../explain/explain.js";
+import { explainSummary, renderExplainMrkdwn } from "../explain/render.js";
+import type { SlackMessage } from "./messages.js";
 
-/** `@why502 explain <pasted lines>`: the same explanation as `why502 explain`, as Slack mrkdwn. */
-export function explainForSlack(text: string): string {
-  return renderExplainMrkdwn(explainText(text));
+/** `@why502 explain <pasted lines>`: the same explanation as `why502 explain`, as a Slack message. */
+export function explainForSlack(text: string): SlackMessage {
+  const lines = explainText(text);
+  const sections = renderExplainMrkdwn(lines);
+  return {
+    text: explainSummary(lines).slice(0, 3000),
+    blocks: sections.slice(0, 45).map((s) => ({ type: "section", text: { type: "mrkdwn", text: s } })),
+  };
 }
