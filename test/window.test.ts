@@ -141,3 +141,65 @@ describe("diagnose --bundle: a bundle whose window cannot be diagnosed is bundle
     );
   });
 });
+
+describe("healthy only when every gateway's error log was read over the whole window", () => {
+  const healthy = JSON.parse(readFileSync(`${root}playbooks/cases/lab-healthy/bundle.json`, "utf8"));
+  const diagnose = async (name: string, change: (b: typeof healthy) => void) => {
+    const b = structuredClone(healthy);
+    change(b);
+    const r = await runMain(["diagnose", "checkout", "--bundle", file(name, JSON.stringify(b)), "--json"]);
+    expect(r.code).toBe(0);
+    return JSON.parse(r.stdout) as { status: string; summary: string };
+  };
+  const errorLog = (b: typeof healthy) =>
+    b.hosts
+      .find((h: { role: string }) => h.role === "gateway")
+      .commands.find((c: { kind: string }) => c.kind === "nginx-error");
+
+  it("is healthy when it was", async () => {
+    expect((await diagnose("healthy.json", () => undefined)).status).toBe("healthy");
+  });
+
+  it("is unknown when one of two gateways did not answer", async () => {
+    const d = await diagnose("gw2-down.json", (b) => {
+      b.hosts.push({
+        name: "gw2",
+        address: "127.0.0.20",
+        role: "gateway",
+        failure: { code: "timeout", message: "gw2 did not finish before the global deadline" },
+      });
+    });
+    expect(d).toMatchObject({
+      status: "unknown",
+      summary:
+        "Cannot say checkout is healthy: nginx logged no upstream failures in what was read, but not the whole window was read: gw2 did not answer (timeout).",
+    });
+  });
+
+  it("is unknown when the error log was cut or could not be read", async () => {
+    const cut = await diagnose("cut.json", (b) => {
+      errorLog(b).truncated = true;
+    });
+    expect(cut.status).toBe("unknown");
+    expect(cut.summary).toMatch(
+      /: gw's error log \/tmp\/why502-lab-\w+\/nginx\/logs\/error\.log was cut \(byte cap, or rotated files left unread\), so the window's start is missing\.$/,
+    );
+    const denied = await diagnose("denied.json", (b) => {
+      errorLog(b).failure = { code: "permission_denied", message: "Permission denied" };
+    });
+    expect(denied.status).toBe("unknown");
+    expect(denied.summary).toMatch(/could not be read \(permission_denied: Permission denied\)\.$/);
+  });
+
+  it("is unknown when a slow gateway read its log from the window start by its own clock only", async () => {
+    const d = await diagnose("slow-gw.json", (b) => {
+      const gw = b.hosts.find((h: { role: string }) => h.role === "gateway");
+      gw.clock.skewMs = -600_000;
+      gw.clock.windowSince = b.window.since;
+    });
+    expect(d.status).toBe("unknown");
+    expect(d.summary).toBe(
+      "Cannot say checkout is healthy: nginx logged no upstream failures in what was read, but not the whole window was read: gw's clock is 10 min slow and its logs were read from the window start by that clock, so the first 10 min of the window are missing. gw's clock is 10 min slow; its events were shifted by +600 s.",
+    );
+  });
+});

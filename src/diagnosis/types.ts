@@ -59,8 +59,9 @@ export const Diagnosis = z.object({
   collectedAt: z.string(),
   playbook: z.string(),
   /**
-   * failing: at least one verdict; healthy: nginx's error log was read and shows no upstream failures in the
-   * window; unknown: no gateway's error log could be read, so neither can be said.
+   * failing: at least one verdict; healthy: every gateway's nginx error log was read over the whole window and
+   * shows no upstream failures; unknown: no verdict, but some gateway's error log was not read over the whole
+   * window (the summary says what is missing), so neither can be said.
    */
   status: z.enum(["failing", "healthy", "unknown"]),
   summary: z.string(),

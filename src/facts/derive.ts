@@ -7,6 +7,7 @@ import { CauseId } from "../evidence/types.js";
 import { endpointOf } from "./address.js";
 import { analyseBackend } from "./backend.js";
 import { clockCorrectionMs } from "./clock.js";
+import { gatewayLogGaps, type LogGap } from "./coverage.js";
 import { type EvidenceRef, type EvidenceSet, parseBundle, recordsOf, refOf } from "./evidence-set.js";
 import { CiteKey, type ErrorCounts, type GatewayFacts, type TargetFacts } from "./schema.js";
 
@@ -50,6 +51,8 @@ export interface Facts {
   hosts: HostStatus[];
   timeline: TimelineEntry[];
   unreadable: number;
+  /** Per gateway whose error log was not read over the whole window, what is missing (coverage.ts). */
+  gatewayLogGaps: LogGap[];
 }
 
 /** Causes that make nginx fail a request to an upstream (the 502 family, plus 504 timeouts). */
@@ -323,6 +326,7 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
     hosts: hostStatuses(set),
     timeline,
     unreadable,
+    gatewayLogGaps: gatewayLogGaps(bundle),
   };
 }
 

@@ -95,7 +95,13 @@ export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: strin
     verdicts.push(r.verdict);
     trace.push(...r.trace);
   }
-  const status = verdicts.length > 0 ? "failing" : facts.gateway.logsRead === 0 ? "unknown" : "healthy";
+  // Healthy only when every gateway's error log was read over the whole window.
+  const status =
+    verdicts.length > 0
+      ? "failing"
+      : facts.gateway.logsRead === 0 || facts.gatewayLogGaps.length > 0
+        ? "unknown"
+        : "healthy";
   return {
     service: facts.service,
     window: facts.window,
@@ -124,7 +130,11 @@ function summarize(facts: Facts, verdicts: Verdict[], status: Diagnosis["status"
     const failed = facts.hosts
       .filter((h) => h.role === "gateway" && !h.ok)
       .map((h) => `${h.name} (${h.failure?.code})`);
-    return `Cannot tell why ${facts.service} fails: no gateway's nginx error log could be read${failed.length ? `; ${failed.join(", ")} did not answer` : ""}.`;
+    if (facts.gateway.logsRead === 0) {
+      const unread = facts.gatewayLogGaps.filter((g) => g.answered).map((g) => `; ${g.missing}`);
+      return `Cannot tell why ${facts.service} fails: no gateway's nginx error log could be read${failed.length ? `; ${failed.join(", ")} did not answer` : ""}${unread.join("")}.`;
+    }
+    return `Cannot say ${facts.service} is healthy: nginx logged no upstream failures in what was read, but not the whole window was read: ${facts.gatewayLogGaps.map((g) => g.missing).join("; ")}.`;
   }
   if (verdicts.length === 0) {
     return `No upstream failures for ${facts.service} in the window: nginx logged no 502/504 errors for its backends.`;
