@@ -1,5 +1,6 @@
 import { runCheck } from "./cli/check.js";
 import { runDiagnose } from "./cli/diagnose.js";
+import { runExplain } from "./cli/explain.js";
 import { runHosts } from "./cli/hosts.js";
 import type { Io } from "./cli/io.js";
 import { runParse } from "./cli/parse.js";
@@ -20,6 +21,7 @@ Commands:
   check                       validate the config and try every host: SSH, host keys, commands, clocks
   hosts fingerprint HOST      print a host's SSH key fingerprint and a known_hosts line to pin it
   parse <kind>                read logs on stdin, print what why502 sees as NDJSON
+  explain                     say what each pasted log line means and what to check next (stdin)
   playbook test [DIR]         run a playbook's cases; playbook check [FILE] validates one
   serve                       run the Slack app (Socket Mode or HTTP) with /healthz, /readyz, /metrics
 
@@ -34,6 +36,7 @@ const commands: Record<string, Command> = {
   check: runCheck,
   hosts: runHosts,
   parse: runParse,
+  explain: runExplain,
   playbook: runPlaybookCommand,
   serve: runServe,
 };

@@ -1,0 +1,141 @@
+import { maskSecrets } from "../diagnosis/mask.js";
+import type { ParseContext } from "../evidence/types.js";
+import { continuesReport, readApp, readAppBlocks } from "./app.js";
+import { readKernel } from "./kernel.js";
+import { readNginxAccess } from "./nginx-access.js";
+import { readNginxError } from "./nginx-error.js";
+import { clip, forParsing, splitLines, visible, WHEN } from "./sanitize.js";
+import type { ExplainedLine, Reading } from "./schema.js";
+import { readSystemd } from "./systemd.js";
+
+export {
+  explainSummary,
+  MRKDWN_LIMITS,
+  type RenderTextOptions,
+  renderExplainMrkdwn,
+  renderExplainText,
+} from "./render.js";
+export { ExplainedLine, ExplainKind } from "./schema.js";
+
+/**
+ * `why502 explain`: what each pasted log line means. Lines are read independently (a paste mixes nginx,
+ * kernel, systemd and app lines), each by the evidence parsers, in this order: nginx error log, nginx
+ * access log, kernel, systemd, app. A multi-line crash report (Go panic, Python traceback, Java or Node
+ * stack) becomes one entry on its first line, with `lines` saying how many lines it covers; indented
+ * frames right after an exception line are folded into it the same way. Blank lines are skipped. Nothing
+ * here throws on input: a line nobody reads is `unknown`.
+ */
+
+export interface ExplainOptions {
+  /** The current time (UTC ISO): the year of year-less stamps (syslog, journald). Default: the clock's. */
+  now?: string | undefined;
+}
+
+/** An offset no real host is likely to log in; a time that moves with it came from a zone-less stamp. */
+const PROBE_OFFSET_MINUTES = 7 * 60 + 13;
+/** Longest `text` kept per entry; renderers clip further. */
+const MAX_TEXT = 4000;
+
+type Reader = (line: string, ctx: ParseContext) => Reading | undefined;
+const READERS: readonly Reader[] = [readNginxError, readNginxAccess, readKernel, readSystemd, readApp];
+
+const UNKNOWN = {
+  meaning: "Nothing I recognise in this line.",
+  next: "why502 reads nginx error and access logs, the kernel log (dmesg, journalctl -k), systemd's journal and app crash output: paste whole lines, with their timestamps if you can.",
+};
+
+function context(utcOffsetMinutes: number, now: string | undefined): ParseContext {
+  return { host: "paste", source: "paste", utcOffsetMinutes, now };
+}
+
+/** Where the line's time goes in a sentence. */
+function whenPhrase(time: string | undefined, localTime: string | undefined): string {
+  if (time !== undefined) return `around ${time.slice(0, 10)} ${time.slice(11, 19)} UTC`;
+  if (localTime !== undefined) return `around ${localTime.replace("T", " ")} (the host's local time)`;
+  return "around the time of this line";
+}
+
+/** Safe to show: secrets masked, control characters visible. */
+function safe(s: string): string {
+  return visible(maskSecrets(s).text);
+}
+
+function entry(
+  lineNo: number,
+  raw: string,
+  reading: Reading | undefined,
+  probeTime: string | undefined,
+): ExplainedLine {
+  const masked = maskSecrets(raw);
+  const out: ExplainedLine = {
+    line: lineNo,
+    text: clip(visible(masked.text), MAX_TEXT),
+    kind: reading?.kind ?? "unknown",
+    meaning: "",
+    next: "",
+  };
+  if (masked.count > 0) out.masked = masked.count;
+  if (!reading) return { ...out, ...UNKNOWN };
+  let time: string | undefined;
+  let localTime: string | undefined;
+  if (reading.time !== undefined && !reading.timeless) {
+    if (reading.time === probeTime) time = reading.time;
+    else localTime = reading.time.slice(0, 19);
+  }
+  const when = whenPhrase(time, localTime);
+  if (reading.cause !== undefined) out.cause = reading.cause;
+  if (reading.status !== undefined) out.status = reading.status;
+  out.meaning = safe(reading.meaning.replaceAll(WHEN, when));
+  out.next = safe(reading.next.replaceAll(WHEN, when));
+  if (reading.upstream !== undefined) out.upstream = clip(safe(reading.upstream), 300);
+  if (time !== undefined) out.time = time;
+  if (localTime !== undefined) out.localTime = localTime;
+  return out;
+}
+
+/** Explain every non-blank line of a paste. Pure: the same text (and `now`) gives the same entries. */
+export function explainText(text: string, opts: ExplainOptions = {}): ExplainedLine[] {
+  const raw = splitLines(text);
+  const parse = raw.map(forParsing);
+  const ctx = context(0, opts.now);
+  const probe = context(PROBE_OFFSET_MINUTES, opts.now);
+  const blocks = readAppBlocks(parse, ctx);
+  const probeBlocks = blocks.size > 0 ? readAppBlocks(parse, probe) : blocks;
+  const out: ExplainedLine[] = [];
+  let folding: ExplainedLine | undefined;
+  for (let i = 0; i < raw.length; i++) {
+    const lineNo = i + 1;
+    const line = parse[i] ?? "";
+    // Blank, or only colour codes: nothing to say. A line of other control characters is shown.
+    if (visible(raw[i] ?? "").trim() === "") {
+      folding = undefined;
+      continue;
+    }
+    const block = blocks.get(lineNo);
+    if (block) {
+      const e = entry(lineNo, raw[i] ?? "", block.reading, probeBlocks.get(lineNo)?.reading.time);
+      e.lines = block.span;
+      out.push(e);
+      folding = e;
+      i += block.span - 1;
+      continue;
+    }
+    if (folding && continuesReport(line)) {
+      folding.lines = (folding.lines ?? 1) + 1;
+      continue;
+    }
+    let reading: Reading | undefined;
+    let probeTime: string | undefined;
+    for (const read of READERS) {
+      reading = read(line, ctx);
+      if (reading) {
+        probeTime = reading.time === undefined ? undefined : read(line, probe)?.time;
+        break;
+      }
+    }
+    const e = entry(lineNo, raw[i] ?? "", reading, probeTime);
+    out.push(e);
+    folding = reading?.opensReport ? e : undefined;
+  }
+  return out;
+}
