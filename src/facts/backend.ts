@@ -5,6 +5,16 @@ import type { SystemdRecord } from "../evidence/systemd.js";
 import type { Endpoint } from "./address.js";
 import type { Citations } from "./derive.js";
 import { type EvidenceRef, type EvidenceSet, recordsOf, refOf } from "./evidence-set.js";
+import {
+  appLogLives,
+  type Exit,
+  type LifeEvent,
+  type Lives,
+  lifeLengths,
+  programOf,
+  repeatedLastWords,
+  supervisedLives,
+} from "./lives.js";
 import type { TargetFacts } from "./schema.js";
 import { inWindow, ms, type Window } from "./window.js";
 
@@ -34,6 +44,15 @@ export type BackendFacts = Pick<
   | "exitStatusName"
   | "exitSignal"
   | "fatalLine"
+  | "supervisor"
+  | "starts"
+  | "lives"
+  | "lifeMaxSeconds"
+  | "lifeMedianSeconds"
+  | "gaveUp"
+  | "lastWords"
+  | "lastWordsRepeats"
+  | "coreDumped"
   | "workerTimeout"
   | "poolExhausted"
 >;
@@ -88,6 +107,15 @@ const NONE: BackendFacts = {
   exitStatusName: "",
   exitSignal: "",
   fatalLine: "",
+  supervisor: "",
+  starts: 0,
+  lives: 0,
+  lifeMaxSeconds: 0,
+  lifeMedianSeconds: 0,
+  gaveUp: false,
+  lastWords: "",
+  lastWordsRepeats: 0,
+  coreDumped: false,
   workerTimeout: false,
   poolExhausted: false,
 };
@@ -189,6 +217,22 @@ export function analyseBackend(
     }
   }
 
+  const lives = supervisedLives(set, host.name, programOf(set.bundle, host.name, ep), window);
+  out.supervisor = lives.supervisor;
+  if (lives.supervisor !== "systemd" && lives.supervisor !== "") {
+    lastExitMs = fromSupervisor(out, lives, firstErrorMs, window, cite, lastExitMs);
+  }
+  const coreResult = journal.some((r) => r.result === "core-dump");
+  if (coreResult || [...lives.exits].some((e) => e.code === "dumped")) out.coreDumped = true;
+  if (coreResult && !out.exited) {
+    // `Failed with result 'core-dump'` without its exit line: a crash that left a core all the same.
+    out.exited = true;
+    out.exitCode = "dumped";
+    out.restarted = true;
+    const r = journal.find((x) => x.result === "core-dump");
+    if (r) cite.exit.push(refOf(r));
+  }
+
   // Raw dmesg stamps drift from wall time: kernel lines shortly before the window may be inside it.
   const kernelWindow = {
     since: window.since - KERNEL_CLOCK_SLACK_MS,
@@ -196,7 +240,10 @@ export function analyseBackend(
   };
   const kernel = recordsOf(set, "kernel", host.name).filter((r) => inWindow(r.time, kernelWindow));
   const kills = kernel.filter((r) => r.event === "oom_kill");
-  const exitMoments = exits.map((e) => ({ ms: ms(e.time), signal: exitSignal(e) }));
+  const exitMoments = [
+    ...exits.map((e) => ({ ms: ms(e.time), signal: exitSignal(e) })),
+    ...(lives.supervisor === "systemd" ? [] : lives.exits.map((e) => ({ ms: e.ms, signal: e.signal }))),
+  ];
   const victim = pickOomVictim(kills, out, exitMoments);
   if (victim) {
     out.oomKilled = true;
@@ -247,7 +294,105 @@ export function analyseBackend(
     out.fatalLine = fatal.text;
     cite.fatal.push(refOf(fatal));
   }
+  lifeFacts(out, lives, app, cite);
   return out;
+}
+
+/** Exits, starts and the state now as supervisord, PM2 or Docker tell them. Returns the last exit's time. */
+function fromSupervisor(
+  out: BackendFacts,
+  lives: Lives,
+  firstErrorMs: number,
+  window: Window,
+  cite: Citations,
+  lastExitMs: number,
+): number {
+  let lastMs = lastExitMs;
+  const last: Exit | undefined = lives.exits.at(-1);
+  if (last) {
+    out.restarted = true;
+    out.restarts = Math.max(out.restarts, lives.exits.length);
+    out.exited = true;
+    out.exitCode = last.code;
+    out.exitStatus = last.status;
+    out.exitStatusName = last.statusName;
+    out.exitSignal = last.signal;
+    lastMs = last.ms;
+    for (const e of lives.exits.slice(-3)) cite.exit.push(e.ref);
+    for (const e of lives.exits.filter((x) => x.oomKilled)) {
+      out.oomKilled = true;
+      cite.oom.push(e.ref);
+    }
+  }
+  const restarts = lives.starts.filter((s) => s.ms >= firstErrorMs - 1000);
+  if (restarts.length > 0) {
+    out.restarted = true;
+    for (const s of restarts.slice(-3)) cite.restart.push(s.ref);
+  }
+  const now = lives.now;
+  if (now && !out.processKnown) {
+    out.processKnown = true;
+    out.running = now.running;
+    if (now.running) {
+      out.pid = now.pid;
+      out.startedAt = now.startedAt;
+    }
+    cite.process.push(now.ref);
+  }
+  if (now?.startedAt && ms(now.startedAt) >= firstErrorMs - 1000 && inWindow(now.startedAt, window)) {
+    out.restarted = true;
+    out.restarts = Math.max(out.restarts, now.restarts > 0 ? 1 : 0);
+    if (!cite.restart.some((r) => r === now.ref)) cite.restart.push(now.ref);
+  }
+  if (lives.gaveUp) {
+    out.gaveUp = true;
+    cite.restart.push(lives.gaveUp);
+  }
+  return lastMs;
+}
+
+/** How many times the process started in the window, how long each life lasted, and its repeated last words. */
+function lifeFacts(out: BackendFacts, lives: Lives, app: AppRecord[], cite: Citations): void {
+  const events: LifeEvent[] = [
+    ...lives.starts.map((s) => ({ ms: s.ms, line: s.ref.line, end: false })),
+    ...lives.exits.map((e) => ({ ms: e.ms, line: e.ref.line, end: true })),
+  ];
+  let starts = lives.starts.map((s) => s.ms);
+  if (lives.supervisor === "systemd" && lives.gaveUp) out.gaveUp = true;
+  if (starts.length === 0) {
+    const fromLog = appLogLives(app);
+    starts = fromLog.starts.map((s) => s.ms);
+    events.push(...fromLog.starts.map((s) => ({ ms: s.ms, line: s.ref.line, end: false })), ...fromLog.ends);
+    if (fromLog.starts.length > 0 && !out.restarted) {
+      out.restarted = true;
+      for (const s of fromLog.starts.slice(-3)) cite.restart.push(s.ref);
+    }
+  }
+  let lengths = lifeLengths(events);
+  const words = repeatedLastWords(app);
+  if (words) {
+    out.lastWords = words.text;
+    out.lastWordsRepeats = words.count;
+    for (const ref of [words.refs[0], ...words.refs.slice(-2)]) {
+      if (ref && !cite.fatal.some((r) => r.source === ref.source && r.line === ref.line))
+        cite.fatal.push(ref);
+    }
+    if (starts.length === 0) {
+      // Nothing tells the starts: between two deaths in the same words there was one, and that life was shorter
+      // than the time between them.
+      const times = words.times.filter((t) => !Number.isNaN(t));
+      starts = times.slice(0, -1);
+      lengths = times.slice(1).map((t, i) => t - (times[i] as number));
+    }
+  }
+  out.starts = starts.length;
+  out.lives = lengths.length;
+  if (lengths.length > 0) {
+    const sorted = [...lengths].sort((a, b) => a - b);
+    const mid = sorted[Math.floor((sorted.length - 1) / 2)] ?? 0;
+    out.lifeMaxSeconds = Math.round((sorted.at(-1) ?? 0) / 100) / 10;
+    out.lifeMedianSeconds = Math.round(mid / 100) / 10;
+  }
 }
 
 /** Evidence of absence: the command ran and its output lacks what was looked for. */

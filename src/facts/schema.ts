@@ -49,6 +49,21 @@ export const TargetFacts = z.object({
   exitStatusName: z.string(),
   exitSignal: z.string(),
   fatalLine: z.string(),
+  /** Who told the process's lives: systemd, supervisord, pm2, docker, or "" (its pid file and own log). */
+  supervisor: z.string(),
+  /** Process starts seen in the window (a supervisor's starts, else new pids in the app's own log). */
+  starts: z.number(),
+  /** Lives that began in the window and ended, and the longest and median of them (seconds). */
+  lives: z.number(),
+  lifeMaxSeconds: z.number(),
+  lifeMedianSeconds: z.number(),
+  /** The supervisor stopped restarting it (supervisord FATAL, PM2 errored, systemd's start limit). */
+  gaveUp: z.boolean(),
+  /** The last words most often repeated as the process died (a fatal line, a stack's summary), and how often. */
+  lastWords: z.string(),
+  lastWordsRepeats: z.number(),
+  /** The kernel wrote a core for it (systemd `code=dumped` / result 'core-dump', supervisord `core dumped`). */
+  coreDumped: z.boolean(),
   workerTimeout: z.boolean(),
   poolExhausted: z.boolean(),
   /** Errors nginx logged for this target. */
