@@ -205,11 +205,13 @@ export class Runner {
     if (before && before !== now)
       await outbox.react(`${run.id}.unreact`, channel, parentId, before, false, run.id);
     await outbox.react(`${run.id}.react`, channel, parentId, now, true, run.id);
+    await outbox.react(`${run.id}.done`, channel, parentId, REACTIONS.running, false, run.id);
   }
 
   private async fail(run: Run, why: string): Promise<void> {
     const { outbox, store } = this.o;
     if (run.channel && run.parentOutboxId) {
+      await outbox.react(`${run.id}.done`, run.channel, run.parentOutboxId, REACTIONS.running, false, run.id);
       await outbox.post(
         `${run.id}.reply`,
         run.channel,
