@@ -44,6 +44,8 @@ export interface BackendOptions {
   restartMs?: number;
   /** e.g. "64M"; undefined runs the service without a memory cgroup */
   memoryLimit?: string;
+  /** extra environment of the supervisor and its app (a skewed clock: skew.ts) */
+  env?: Record<string, string>;
 }
 
 export interface Backend {
@@ -91,7 +93,10 @@ export async function startBackend(opts: BackendOptions): Promise<Backend> {
     "--",
     ...app,
   ];
-  const child: ChildProcess = spawn(process.execPath, sup, { stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  const child: ChildProcess = spawn(process.execPath, sup, {
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+  });
   const supervisorPid = child.pid;
   if (supervisorPid === undefined) throw new Error(`could not spawn the supervisor of ${opts.name}`);
   let stderr = "";

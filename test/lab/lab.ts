@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Backend, startBackend } from "./backend.js";
+import type { Backend } from "./backend.js";
 import { type LabInfo, type ScenarioName, ScenarioName as ScenarioNameSchema } from "./lab-info.js";
 import {
   DMESG,
@@ -26,7 +26,9 @@ import {
   staleAddress,
   UPSTREAM,
 } from "./scenario-plan.js";
+import { type LabSkew, skewEnv, skewSshdConfig } from "./skew.js";
 import { type SshdGroup, startSshdGroup } from "./sshd-group.js";
+import { startUnder } from "./supervised.js";
 
 export interface LabOptions {
   scenario?: ScenarioName;
@@ -40,6 +42,8 @@ export interface LabOptions {
   memoryLimit?: string | null;
   /** keep the lab dir (logs, lab.json) after stop() */
   keepDir?: boolean;
+  /** one host whose clock is off (needs libfaketime: skew.ts) */
+  skew?: LabSkew;
 }
 
 export interface Lab {
@@ -62,6 +66,13 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
   const memoryLimit = opts.memoryLimit === undefined ? "64M" : (opts.memoryLimit ?? undefined);
   const sshUser = opts.sshUser ?? LAB_USER;
   const adm = await groupId("adm");
+  const names = addresses.map((_, i) => `${UPSTREAM}-${i + 1}`);
+  const skewed = opts.skew;
+  if (skewed && skewed.host !== "gateway" && !names.includes(skewed.host))
+    throw new Error(`lab skew: no host ${skewed.host} (gateway, ${names.join(", ")})`);
+  const envOf = (host: string) => (skewed?.host === host ? { env: skewEnv(skewed.seconds) } : {});
+  const skewAddress =
+    skewed?.host === "gateway" ? GATEWAY_ADDRESS : addresses[names.indexOf(skewed?.host ?? "")];
   await assertFree([
     { host: GATEWAY_ADDRESS, port: GATEWAY_PORT },
     ...(opts.ssh === false ? [] : [GATEWAY_ADDRESS, ...addresses].map((host) => ({ host, port: SSH_PORT }))),
@@ -127,12 +138,13 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         user: sshUser,
         dir,
         ...(count > 9 ? { maxStartups: "200:30:400" } : {}),
+        ...(skewed && skewAddress ? { extraConfig: skewSshdConfig(skewAddress, skewed.seconds) } : {}),
       });
     }
 
     const started = await Promise.allSettled(
       plans.map((plan, i) =>
-        startBackend({
+        startUnder(plan.supervisor, {
           name: `${UPSTREAM}-${i + 1}`,
           address: addresses[i] as string,
           port: BACKEND_PORT,
@@ -141,6 +153,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
           dir: join(dir, "backends", `${UPSTREAM}-${i + 1}`),
           logGroupId: adm,
           ...(memoryLimit === undefined ? {} : { memoryLimit }),
+          ...envOf(`${UPSTREAM}-${i + 1}`),
         }),
       ),
     );
@@ -156,6 +169,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       upstreamName: UPSTREAM,
       servers,
       logGroupId: adm,
+      ...envOf("gateway"),
     });
 
     if (opts.ssh !== false && sshUser !== "root") {

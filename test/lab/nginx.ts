@@ -27,6 +27,8 @@ export interface NginxOptions {
   servers: string[];
   /** group that may read the logs (the lab's ssh user is in it) */
   logGroupId: number;
+  /** extra environment of the master and its workers (a skewed clock: skew.ts) */
+  env?: Record<string, string>;
 }
 
 export interface Nginx {
@@ -138,6 +140,7 @@ export async function startNginx(opts: NginxOptions): Promise<Nginx> {
 
   const child: ChildProcess = spawn(NGINX, [...base, "-g", "daemon off;"], {
     stdio: ["ignore", "ignore", "pipe"],
+    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
   });
   let stderr = "";
   child.stderr?.setEncoding("utf8");
