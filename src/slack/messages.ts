@@ -61,12 +61,12 @@ export function verdictLine(d: Diagnosis): string {
         ? ":white_check_mark:"
         : ":grey_question:";
   const causes = d.verdicts.length > 1 ? ` (${d.verdicts.length} causes)` : "";
-  return `${icon} *${escapeMrkdwn(d.service)}*: ${escapeMrkdwn(d.summary)}${causes}`;
+  return `${icon} ${escapeMrkdwn(d.summary)}${causes}`;
 }
 
 export function parentDoneMessage(d: Diagnosis, p: ParentState, durationMs: number): SlackMessage {
   return {
-    text: `${d.service}: ${d.summary}`,
+    text: d.summary,
     blocks: [
       section(verdictLine(d)),
       {
@@ -141,7 +141,7 @@ function hostsContext(d: Diagnosis, durationMs: number): string {
   const failedText = failed.length
     ? `; failed: ${failed.map((h) => `${escapeMrkdwn(h.name)} (${escapeMrkdwn(h.failure?.code ?? "failed")}: ${quoted(h.failure?.message ?? "", 80)})`).join(", ")}`
     : "";
-  return `asked ${d.hosts.length} host${d.hosts.length === 1 ? "" : "s"} in ${seconds(durationMs)}${failedText}`;
+  return `took ${seconds(durationMs)}${failedText}`;
 }
 
 /** The diagnosis as a thread reply: the verdicts with their proof, buttons, and who/how long. */
@@ -160,7 +160,7 @@ export function diagnosisReply(d: Diagnosis, c: ReplyContext): SlackMessage {
   const blocks = [...renderBlocks(d, budget), ...tail];
   const lean = [...renderBlocks(d, 3000), ...tail];
   return {
-    text: `${d.service}: ${d.summary}`.slice(0, 3000),
+    text: d.summary.slice(0, 3000),
     blocks: blocks.slice(0, SLACK_LIMITS.blocks),
     fallback_blocks: lean.slice(0, SLACK_LIMITS.blocks),
     ...(c.broadcast ? { reply_broadcast: true } : {}),

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,14 +12,18 @@ export interface BotDir {
 
 /**
  * A why502.yaml for bot tests without the lab: the gateway is a loopback port where nothing listens, so a
- * run is real (collection fails fast as unreachable, the playbook still answers) and costs milliseconds.
+ * run is real (collection fails fast: no credentials or nothing listening, the playbook still answers) and costs milliseconds.
  */
 export function botConfig(opts: {
   apiUrl: string;
   extra?: Record<string, unknown>;
   access?: object;
+  /** Where the gateway's sshd would be (default 1: nothing listens); then a throwaway key is made to log in with. */
+  gatewayPort?: number;
 }): BotDir {
   const dir = mkdtempSync(join(tmpdir(), "why502-bot-"));
+  if (opts.gatewayPort)
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "id_ed25519")]);
   const db = join(dir, "why502.db");
   writeFileSync(join(dir, "known_hosts"), "");
   const config = {
@@ -30,9 +35,10 @@ export function botConfig(opts: {
       agent: false,
       ssh_config: false,
       connect_timeout: "1s",
+      ...(opts.gatewayPort ? { identity_file: join(dir, "id_ed25519") } : {}),
     },
     defaults: { deadline: "5s" },
-    hosts: { gw: { address: "127.0.0.1", port: 1 } },
+    hosts: { gw: { address: "127.0.0.1", port: opts.gatewayPort ?? 1 } },
     services: {
       checkout: {
         upstream: "checkout",

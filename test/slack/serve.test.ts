@@ -1,4 +1,5 @@
 import { rmSync } from "node:fs";
+import { type AddressInfo, createServer, type Server, type Socket } from "node:net";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { type StandIn, startSlackStandIn } from "../support/slack/standin.js";
@@ -17,9 +18,9 @@ afterEach(async () => {
   dir = undefined;
 });
 
-async function start(mode: "http" | "socket", access?: object) {
+async function start(mode: "http" | "socket", access?: object, gatewayPort?: number) {
   standin = await startSlackStandIn();
-  dir = botConfig({ apiUrl: standin.url, access });
+  dir = botConfig({ apiUrl: standin.url, access, gatewayPort });
   bot = await startServe({ config: dir.config, mode });
   if (mode === "socket") await standin.waitFor(() => (standin?.socketConnections() ?? 0) > 0, 10_000);
   return { standin, bot, dir };
@@ -49,7 +50,7 @@ describe.each(["http", "socket"] as const)("why502 serve (%s mode)", (mode) => {
       const p = standin.messages("C0CHECKOUT")[0];
       return p && p.edits.length > 0 && /details in the thread/.test(JSON.stringify(p.edits.at(-1))) && p;
     }, 10_000);
-    expect(edited.edits.at(-1)?.text).toMatch(/^checkout: /);
+    expect(edited.edits.at(-1)?.text).toMatch(/checkout/);
     expect(standin.messages("C0CHECKOUT")).toHaveLength(1);
   });
 
@@ -87,6 +88,39 @@ describe.each(["http", "socket"] as const)("why502 serve (%s mode)", (mode) => {
     const metrics = await httpRequest(bot.port, "/metrics");
     expect(metrics.body).toMatch(/why502_requests_rejected_total\{reason="unknown_service"\} [1-9]/);
     expect(metrics.body).toMatch(/why502_requests_rejected_total\{reason="not_allowed"\} 1/);
+  });
+});
+
+describe("why502 serve, one investigation at a time", () => {
+  let silent: Server | undefined;
+  const sockets: Socket[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await new Promise<void>((r) => (silent ? silent.close(() => r()) : r()));
+    silent = undefined;
+  });
+
+  it("a second request for the same service in the same channel joins the running one", async () => {
+    // A gateway that accepts TCP and never speaks SSH: collection waits for its connect timeout.
+    silent = createServer((sock) => sockets.push(sock));
+    await new Promise<void>((r) => silent?.listen(0, "127.0.0.1", () => r()));
+    const port = (silent.address() as AddressInfo).port;
+    const { standin, bot, dir } = await start("http", undefined, port);
+    await slash(bot, standin, "checkout");
+    await standin.waitFor(() => sockets.length > 0, 10_000);
+    const second = await slash(bot, standin, "checkout 2h", { user: "U0BOB" });
+    expect(second.status).toBe(200);
+    const joined = await standin.waitFor(
+      () => standin.ephemerals("C0CHECKOUT").find((e) => e.user === "U0BOB"),
+      10_000,
+    );
+    expect(joined.text).toBe(
+      "Already investigating checkout here (asked by <@U0ANA>): the diagnosis lands in that thread.",
+    );
+    const parent = await standin.waitFor(() => standin.messages("C0CHECKOUT")[0], 10_000);
+    await standin.waitFor(() => standin.replies("C0CHECKOUT", parent.ts)[0], 20_000);
+    expect(standin.messages("C0CHECKOUT")).toHaveLength(1);
+    expect(runsIn(dir.db)).toBe(1);
   });
 });
 

@@ -1,4 +1,6 @@
 import type { KnownBlock } from "@slack/types";
+import dayjs from "dayjs";
+import utc from "dayjs/plugin/utc.js";
 import type { Diagnosis, Verdict } from "../types.js";
 
 /**
@@ -15,6 +17,20 @@ export const SLACK_LIMITS = {
 } as const;
 
 export type Block = KnownBlock;
+
+dayjs.extend(utc);
+
+/** A window as people read it: `2026-11-25 12:44:43 → 12:44:45 UTC` (the date again only when it changes). */
+export function windowText(since: string, until: string): string {
+  const a = dayjs.utc(since);
+  const b = dayjs.utc(until);
+  if (!a.isValid() || !b.isValid()) return `${since} → ${until}`;
+  const second =
+    a.format("YYYY-MM-DD") === b.format("YYYY-MM-DD")
+      ? b.format("HH:mm:ss")
+      : b.format("YYYY-MM-DD HH:mm:ss");
+  return `${a.format("YYYY-MM-DD HH:mm:ss")} → ${second} UTC`;
+}
 
 /** Characters of text a list of blocks carries (what Slack's total limit counts, near enough). */
 export function blocksChars(blocks: Block[]): number {
@@ -103,7 +119,7 @@ export function renderBlocks(d: Diagnosis, maxChars: number = SLACK_LIMITS.messa
       `${d.gateway.requests} requests`,
       `${d.gateway.status502} × 502`,
       `${d.gateway.status504} × 504`,
-      `window ${d.window.since} → ${d.window.until}`,
+      `window ${windowText(d.window.since, d.window.until)}`,
     ]),
   ];
   const hostsLine = d.hosts
