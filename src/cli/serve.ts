@@ -103,6 +103,7 @@ export async function runServe(args: string[], io: Io): Promise<number> {
     store,
     secrets,
     env: io.env,
+    secretEnv: io.env,
     diagnose: diagnoser.diagnose,
     explain: explainForSlack,
     log,

@@ -173,6 +173,11 @@ export const Service = z
       .regex(/^[A-Za-z0-9_.-]+$/, "expected an upstream name")
       .optional(),
     backends: Backends,
+    /** The Slack channel this service's alerts and incidents post to (default: slack.channel). */
+    slack_channel: z
+      .string()
+      .regex(/^[CGD][A-Z0-9]{2,30}$/, "expected a Slack channel id like C0123ABCD")
+      .optional(),
   })
   .strict();
 export type Service = z.infer<typeof Service>;
@@ -243,8 +248,82 @@ export type SlackSettings = z.infer<typeof SlackSettings>;
 export const StoreSettings = z.object({ sqlite: SafeText }).strict();
 export type StoreSettings = z.infer<typeof StoreSettings>;
 
+const EnvName = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/, "expected the name of an environment variable, like WHY502_HOOK_TOKEN");
+
+/** How a webhook sender proves who it is. Secrets are named by environment variable, never written here. */
+export const HookAuth = z.union([
+  /** `Authorization: Bearer <token>` (Alertmanager's http_config.authorization, Grafana's scheme/credentials). */
+  z.object({ bearer_env: EnvName }).strict(),
+  /** `Authorization: Basic` with this user and the password in the environment. */
+  z
+    .object({ basic: z.object({ user: z.string().min(1).max(200), password_env: EnvName }).strict() })
+    .strict(),
+  /**
+   * A hex HMAC-SHA256 of the body under a shared secret, in `header`; with `timestamp_header`, of
+   * `<timestamp>:<body>`, and the timestamp (unix seconds) must be within `max_age`.
+   */
+  z
+    .object({
+      hmac: z
+        .object({
+          secret_env: EnvName,
+          header: z
+            .string()
+            .regex(/^[A-Za-z0-9-]+$/)
+            .default("X-Why502-Signature"),
+          timestamp_header: z
+            .string()
+            .regex(/^[A-Za-z0-9-]+$/)
+            .optional(),
+          max_age: Duration.prefault("5m"),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
+export type HookAuth = z.infer<typeof HookAuth>;
+
+export const AlertsSettings = z
+  .object({
+    /** Labels that name the service, in order: the first whose value is a service in the inventory wins. */
+    service_labels: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a label name"))
+      .min(1)
+      .default(["service", "upstream", "job"]),
+    /** While an incident stays open, new firings re-run the diagnosis at most this often. */
+    cooldown: Duration.prefault("5m"),
+    /** An open incident whose alerts have been quiet this long is closed as "no resolution received". */
+    quiet_close: Duration.prefault("30m"),
+    /** Where alerts for services not in the inventory are reported (at most once an hour). */
+    fallback_channel: z
+      .string()
+      .regex(/^[CGD][A-Z0-9]{2,30}$/, "expected a Slack channel id like C0123ABCD")
+      .optional(),
+    /** Largest webhook body accepted, in bytes. */
+    max_body: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
+    /** The webhook sources to accept, each with its authentication; a source not listed answers 404. */
+    sources: z
+      .object({
+        alertmanager: HookAuth.optional(),
+        grafana: HookAuth.optional(),
+        generic: HookAuth.optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+export type AlertsSettings = z.infer<typeof AlertsSettings>;
+
 export const Config = z
   .object({
+    alerts: AlertsSettings.default(AlertsSettings.parse({})),
     slack: SlackSettings.default(SlackSettings.parse({})),
     store: StoreSettings.default({ sqlite: "./why502.db" }),
     ssh: SshSettings.default(SshSettings.parse({})),

@@ -53,6 +53,24 @@ export function createMetrics(outboxDepth: () => Promise<number>) {
       labelNames: ["reason"],
       registers: [registry],
     }),
+    webhooks: new Counter({
+      name: "why502_webhooks_total",
+      help: "Alert webhook requests, by source and the HTTP status answered.",
+      labelNames: ["source", "status"],
+      registers: [registry],
+    }),
+    alerts: new Counter({
+      name: "why502_alerts_total",
+      help: "Alerts received, by source and what became of them (opened, joined, rerun, resolved, closed, ignored, unknown_service).",
+      labelNames: ["source", "outcome"],
+      registers: [registry],
+    }),
+    webhookSeconds: new Histogram({
+      name: "why502_webhook_duration_seconds",
+      help: "From a webhook request to its answer.",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     outboxDepth: new Gauge({
       name: "why502_outbox_depth",
       help: "Slack calls owed and not yet acknowledged by Slack.",

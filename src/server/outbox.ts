@@ -187,7 +187,8 @@ export class OutboxDrainer {
     const { fallback_blocks: _fallback, ...payload } = e.payload;
     // A reply goes into its parent entry's thread, or into a thread Slack named (mentions).
     const threadTs =
-      (await this.tsOf(e.parentId)) ?? (typeof payload.thread_ts === "string" ? payload.thread_ts : undefined);
+      (await this.tsOf(e.parentId)) ??
+      (typeof payload.thread_ts === "string" ? payload.thread_ts : undefined);
     const targetTs = await this.tsOf(e.targetId);
     switch (e.kind) {
       case "post": {

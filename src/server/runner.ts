@@ -11,6 +11,7 @@ import {
   parentDoneMessage,
   parentFailedMessage,
   REACTIONS,
+  requester,
   textMessage,
 } from "../slack/messages.js";
 import type { Run, Store } from "../store/types.js";
@@ -186,10 +187,15 @@ export class Runner {
       previous?.state === "done" &&
       (key(previous.verdicts) !== key(d.verdicts.map((v) => ({ target: v.target, cause: v.cause }))) ||
         previous.status !== d.status);
+    if (run.postPolicy === "if_changed" && previous?.state === "done" && !changed) {
+      // An alert fired again after the cooldown and nothing changed: the thread stays quiet.
+      this.o.log.info({ run_id: run.id, incident_id: run.incidentId }, "verdicts unchanged: nothing posted");
+      return;
+    }
     const reply = diagnosisReply(d, {
       runId: run.id,
       durationMs,
-      requestedBy: `<@${run.requestedBy}>`,
+      requestedBy: requester(run.requestedBy),
       broadcast: changed,
     });
     await outbox.post(`${run.id}.reply`, channel, reply, { runId: run.id, parentId });

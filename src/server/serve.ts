@@ -1,7 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { App, HTTPReceiver, type Receiver, SocketModeReceiver } from "@slack/bolt";
+import { hookHandler } from "../alerts/intake.js";
+import { sources } from "../alerts/registry.js";
+import type { AlertSource } from "../alerts/types.js";
 import type { Config } from "../config/schema.js";
+import { IncidentManager } from "../incidents/manager.js";
 import type { InvestigateEnv } from "../investigate/hosts-env.js";
 import type { Diagnoser } from "../investigate/investigate.js";
 import { registerHandlers } from "../slack/app.js";
@@ -29,6 +33,8 @@ export interface ServeOptions {
   store: Store;
   secrets: SlackSecrets;
   env: InvestigateEnv;
+  /** Where webhook secrets (alerts.sources.*.*_env) are read from. */
+  secretEnv: Record<string, string | undefined>;
   diagnose: Diagnoser;
   explain: (text: string) => SlackMessage;
   log: Logger;
@@ -72,6 +78,15 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
     log: o.log.child({ component: "runner" }),
     metrics,
     owner,
+    now,
+  });
+
+  const incidents = new IncidentManager({
+    store: o.store,
+    outbox,
+    config: o.config,
+    log: o.log.child({ component: "incidents" }),
+    wakeRunner: () => runner.wake(),
     now,
   });
 
@@ -164,6 +179,21 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
     metrics,
     readiness,
     slack: httpReceiver ? (req, res) => httpReceiver?.requestListener(req, res) : undefined,
+    routes: Object.fromEntries(
+      (Object.keys(sources) as AlertSource[]).map((name) => [
+        `/hooks/${name}`,
+        hookHandler(name, {
+          config: o.config,
+          store: o.store,
+          outbox,
+          env: o.secretEnv,
+          log: o.log.child({ component: "alerts" }),
+          metrics,
+          wake: () => incidents.wake(),
+          now,
+        }),
+      ]),
+    ),
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -174,6 +204,7 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
   if (socket) await app.start();
   drainer.start();
   runner.start();
+  incidents.start();
   o.log.info({ mode: socket ? "socket" : "http", port, host: o.host }, "why502 serving");
 
   return {
@@ -189,6 +220,7 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
       server.closeAllConnections();
       await closed;
       if (socket) await app.stop();
+      await incidents.stop();
       await runner.stop();
       await drainer.stop();
     },

@@ -11,7 +11,14 @@ import { parentIdOf } from "../server/runner.js";
 import type { Run, RunSource, Store } from "../store/types.js";
 import { mayDiagnose, needsLookup, ruleFor } from "./access.js";
 import { MENTION_HELP, parseCommand, parseMention, quoted, type Request, USAGE } from "./command-text.js";
-import { ACTIONS, investigatingMessage, REACTIONS, type SlackMessage, textMessage } from "./messages.js";
+import {
+  ACTIONS,
+  investigatingMessage,
+  REACTIONS,
+  requester,
+  type SlackMessage,
+  textMessage,
+} from "./messages.js";
 import type { UsergroupCache } from "./usergroups.js";
 
 export interface BotDeps {
@@ -90,14 +97,29 @@ export function registerHandlers(app: App, deps: BotDeps): void {
     ].join("\n");
   }
 
-  /** Queue a run with its parent message; a second request for a running service joins it. */
+  /**
+   * Queue a run with its parent message; a second request for a running service joins it, and a service
+   * with an open incident is diagnosed into the incident's thread.
+   */
   async function startRun(
     service: string,
     windowMs: number | undefined,
     windowText: string | undefined,
     w: Where,
     source: RunSource,
-  ): Promise<{ joined?: Run; run?: Run }> {
+  ): Promise<{ joined?: Run; run?: Run; incidentChannel?: string }> {
+    const incident = await store.openIncident(service);
+    if (incident?.channel) {
+      const last = incident.lastRunId ? await store.getRun(incident.lastRunId) : undefined;
+      if (!last || last.state === "queued" || last.state === "running")
+        return {
+          joined: last ?? ({ requestedBy: `alert:${incident.source}` } as Run),
+          incidentChannel: incident.channel,
+        };
+      const r = await rerun(last, windowMs, windowText, w.user, source);
+      if (r?.run) await store.linkRunToIncident(r.run.id, incident.id, now());
+      return { ...r, incidentChannel: incident.channel };
+    }
     const active = await store.activeRun(service, w.channel);
     if (active) return { joined: active };
     const id = randomUUID();
@@ -231,7 +253,14 @@ export function registerHandlers(app: App, deps: BotDeps): void {
         ephemeralId(),
         w.channel,
         w.user,
-        `Already investigating ${req.service} here (asked by <@${r.joined.requestedBy}>): the diagnosis lands in that thread.`,
+        `Already investigating ${req.service}${r.incidentChannel ? ` for its open incident in <#${r.incidentChannel}>` : " here"} (asked by ${requester(r.joined.requestedBy)}): the diagnosis lands in that thread.`,
+      );
+    } else if (r.incidentChannel) {
+      await outbox.ephemeral(
+        ephemeralId(),
+        w.channel,
+        w.user,
+        `${req.service} has an open incident: the diagnosis goes into its thread in <#${r.incidentChannel}>.`,
       );
     }
     log.info(

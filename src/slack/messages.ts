@@ -33,6 +33,15 @@ const section = (text: string): KnownBlock => ({
   text: { type: "mrkdwn", text: text.length > SLACK_LIMITS.sectionText ? `${text.slice(0, 2999)}…` : text },
 });
 
+/** Who asked, as a message shows it: a person is mentioned, an alert source is named. */
+export function requester(who: string): string {
+  if (/^[UW][A-Z0-9]{2,30}$/.test(who)) return `<@${who}>`;
+  const source = /^alert:([a-z]+)$/.exec(who)?.[1];
+  if (source)
+    return `an alert from ${{ alertmanager: "Alertmanager", grafana: "Grafana", generic: "a webhook" }[source] ?? source}`;
+  return quoted(who, 60);
+}
+
 export interface ParentState {
   service: string;
   windowText: string;
@@ -164,6 +173,34 @@ export function diagnosisReply(d: Diagnosis, c: ReplyContext): SlackMessage {
     blocks: blocks.slice(0, SLACK_LIMITS.blocks),
     fallback_blocks: lean.slice(0, SLACK_LIMITS.blocks),
     ...(c.broadcast ? { reply_broadcast: true } : {}),
+  };
+}
+
+/** `12m`, `1h 5m`, `45s`: how long an incident lasted. */
+export function lasted(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.round(s / 60);
+  if (m < 60) return `${m}m`;
+  return `${Math.floor(m / 60)}h${m % 60 ? ` ${m % 60}m` : ""}`;
+}
+
+/** The parent once the incident is over: how long it lasted and what caused it. */
+export function incidentClosedMessage(p: {
+  service: string;
+  reason: "resolved" | "quiet";
+  durationMs: number;
+  causes: string[];
+  quietFor?: string;
+}): SlackMessage {
+  const causes = p.causes.length ? p.causes.map((c) => escapeMrkdwn(c)).join("; ") : "no cause was found";
+  const head =
+    p.reason === "resolved"
+      ? `:white_check_mark: *${escapeMrkdwn(p.service)}*: resolved after ${lasted(p.durationMs)}: ${causes}`
+      : `:white_check_mark: *${escapeMrkdwn(p.service)}*: closed after ${lasted(p.durationMs)} with no resolution received (no firing for ${p.quietFor ?? "a while"}): ${causes}`;
+  return {
+    text: `${p.service}: ${p.reason === "resolved" ? "resolved" : "closed, no resolution received"} after ${lasted(p.durationMs)}`,
+    blocks: [section(head)],
   };
 }
 

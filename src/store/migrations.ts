@@ -77,3 +77,57 @@ CREATE INDEX actions_run ON actions (run_id);
 `,
   },
 ];
+
+MIGRATIONS.push({
+  version: 2,
+  name: "incidents, their alerts, alert events",
+  sql: `
+CREATE TABLE incidents (
+  id TEXT PRIMARY KEY,
+  service TEXT NOT NULL,
+  channel TEXT,
+  state TEXT NOT NULL,
+  opened_at INTEGER NOT NULL,
+  first_starts_at TEXT,
+  summary TEXT,
+  source TEXT NOT NULL,
+  resolved_at INTEGER,
+  closed_reason TEXT,
+  last_firing_at INTEGER NOT NULL,
+  last_run_at INTEGER,
+  last_run_id TEXT,
+  run_count INTEGER NOT NULL DEFAULT 0,
+  pending_run INTEGER NOT NULL DEFAULT 0,
+  pending_notice TEXT,
+  parent_outbox_id TEXT NOT NULL
+);
+CREATE UNIQUE INDEX incidents_one_open ON incidents (service) WHERE state = 'open';
+CREATE INDEX incidents_pending ON incidents (pending_run, pending_notice);
+CREATE TABLE incident_alerts (
+  incident_id TEXT NOT NULL,
+  alert_key TEXT NOT NULL,
+  starts_at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (incident_id, alert_key, starts_at)
+);
+CREATE INDEX incident_alerts_key ON incident_alerts (alert_key, starts_at);
+CREATE TABLE alert_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_at INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  status TEXT NOT NULL,
+  alert_key TEXT NOT NULL,
+  starts_at TEXT,
+  ends_at TEXT,
+  service TEXT,
+  labels TEXT NOT NULL,
+  summary TEXT,
+  incident_id TEXT,
+  outcome TEXT NOT NULL
+);
+CREATE INDEX alert_events_incident ON alert_events (incident_id, seq);
+ALTER TABLE runs ADD COLUMN incident_id TEXT;
+ALTER TABLE runs ADD COLUMN post_policy TEXT NOT NULL DEFAULT 'always';
+`,
+});

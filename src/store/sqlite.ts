@@ -1,8 +1,26 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import Database from "better-sqlite3";
+import type { Decision, IncidentView } from "../incidents/lifecycle.js";
 import { MIGRATIONS } from "./migrations.js";
-import type { Action, Feedback, NewOutbox, NewRun, OutboxEntry, Run, RunResult, Store } from "./types.js";
-import { Feedback as FeedbackSchema, OutboxEntry as OutboxSchema, Run as RunSchema } from "./types.js";
+import type {
+  Action,
+  AlertEvent,
+  AlertIntake,
+  Feedback,
+  Incident,
+  NewOutbox,
+  NewRun,
+  OutboxEntry,
+  Run,
+  RunResult,
+  Store,
+} from "./types.js";
+import {
+  Feedback as FeedbackSchema,
+  Incident as IncidentSchema,
+  OutboxEntry as OutboxSchema,
+  Run as RunSchema,
+} from "./types.js";
 
 type Row = Record<string, unknown>;
 
@@ -20,6 +38,8 @@ function runFrom(r: Row): Run {
     threadTs: opt(r.thread_ts),
     parentOutboxId: opt(r.parent_outbox_id),
     previousRunId: opt(r.previous_run_id),
+    incidentId: opt(r.incident_id),
+    postPolicy: r.post_policy ?? "always",
     state: r.state,
     attempts: r.attempts,
     createdAt: r.created_at,
@@ -57,7 +77,29 @@ function outboxFrom(r: Row): OutboxEntry {
 }
 
 const RUN_COLUMNS =
-  "id, service, since_ms, window_text, requested_by, source, channel, thread_ts, parent_outbox_id, previous_run_id, state, attempts, created_at, started_at, finished_at, duration_ms, hosts, hosts_failed, verdicts, status, error";
+  "id, service, since_ms, window_text, requested_by, source, channel, thread_ts, parent_outbox_id, previous_run_id, state, attempts, created_at, started_at, finished_at, duration_ms, hosts, hosts_failed, verdicts, status, error, incident_id, post_policy";
+
+function incidentFrom(r: Row): Incident {
+  return IncidentSchema.parse({
+    id: r.id,
+    service: r.service,
+    channel: opt(r.channel),
+    state: r.state,
+    openedAt: r.opened_at,
+    firstStartsAt: opt(r.first_starts_at),
+    summary: opt(r.summary),
+    source: r.source,
+    resolvedAt: opt(r.resolved_at),
+    closedReason: opt(r.closed_reason),
+    lastFiringAt: r.last_firing_at,
+    lastRunAt: opt(r.last_run_at),
+    lastRunId: opt(r.last_run_id),
+    runCount: r.run_count,
+    pendingRun: r.pending_run === 1,
+    pendingNotice: opt(r.pending_notice),
+    parentOutboxId: r.parent_outbox_id,
+  });
+}
 
 /**
  * The embedded store: one SQLite file in WAL mode (better-sqlite3, synchronous under the async interface).
@@ -100,11 +142,18 @@ export class SqliteStore implements Store {
   }
 
   async createRun(run: NewRun, now: number): Promise<Run> {
+    this.createRunSync(run, now);
+    const created = await this.getRun(run.id);
+    if (!created) throw new Error(`run ${run.id} was not stored`);
+    return created;
+  }
+
+  private createRunSync(run: NewRun, now: number): void {
     this.db
       .prepare(
         `INSERT INTO runs (id, service, since_ms, window_text, requested_by, source, channel, thread_ts,
-           parent_outbox_id, previous_run_id, state, created_at, hosts)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+           parent_outbox_id, previous_run_id, state, created_at, hosts, incident_id, post_policy)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
       )
       .run(
         run.id,
@@ -119,10 +168,9 @@ export class SqliteStore implements Store {
         run.previousRunId ?? null,
         now,
         JSON.stringify(run.hosts ?? []),
+        run.incidentId ?? null,
+        run.postPolicy ?? "always",
       );
-    const created = await this.getRun(run.id);
-    if (!created) throw new Error(`run ${run.id} was not stored`);
-    return created;
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -340,6 +388,233 @@ export class SqliteStore implements Store {
       n: number;
     };
     return r.n;
+  }
+
+  async applyAlert(
+    intake: AlertIntake,
+    decide: (view: IncidentView) => Decision,
+  ): Promise<{ decision: Decision; incidentId?: string }> {
+    const a = intake.alert;
+    const startsAt = a.startsAt ?? "";
+    const record = (outcome: string, incidentId: string | undefined) =>
+      this.db
+        .prepare(
+          `INSERT INTO alert_events (received_at, source, status, alert_key, starts_at, ends_at, service, labels, summary, incident_id, outcome)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          intake.receivedAt,
+          a.source,
+          a.status,
+          a.key,
+          a.startsAt ?? null,
+          a.endsAt ?? null,
+          intake.service ?? null,
+          JSON.stringify(a.labels),
+          a.summary ?? null,
+          incidentId ?? null,
+          outcome,
+        );
+    const tx = this.db.transaction((): { decision: Decision; incidentId?: string } => {
+      const service = intake.service;
+      if (!service) {
+        record("unknown_service", undefined);
+        return { decision: { kind: "ignore", reason: "no service in the inventory matches its labels" } };
+      }
+      const open = this.db
+        .prepare("SELECT * FROM incidents WHERE service = ? AND state = 'open'")
+        .get(service) as Row | undefined;
+      // An alert is one incident's when its key and start match; a sender without starts matches by key.
+      const matches = (incidentId: string) =>
+        this.db
+          .prepare(
+            "SELECT status FROM incident_alerts WHERE incident_id = ? AND alert_key = ? AND (starts_at = ? OR ? = '' OR starts_at = '')",
+          )
+          .get(incidentId, a.key, startsAt, startsAt) as { status: string } | undefined;
+      const closedHad =
+        startsAt !== "" &&
+        this.db
+          .prepare(
+            `SELECT 1 FROM incident_alerts ia JOIN incidents i ON i.id = ia.incident_id
+             WHERE i.service = ? AND i.state != 'open' AND ia.alert_key = ? AND ia.starts_at = ?`,
+          )
+          .get(service, a.key, startsAt) !== undefined;
+      const view: IncidentView = { closedHadAlert: closedHad };
+      if (open) {
+        const id = String(open.id);
+        const otherFiring = (
+          this.db
+            .prepare(
+              "SELECT count(*) AS n FROM incident_alerts WHERE incident_id = ? AND status = 'firing' AND NOT (alert_key = ? AND (starts_at = ? OR ? = '' OR starts_at = ''))",
+            )
+            .get(id, a.key, startsAt, startsAt) as { n: number }
+        ).n;
+        const runActive =
+          this.db
+            .prepare("SELECT 1 FROM runs WHERE incident_id = ? AND state IN ('queued', 'running')")
+            .get(id) !== undefined;
+        view.open = {
+          id,
+          lastRunAt: opt(open.last_run_at as number | null),
+          pendingRun: open.pending_run === 1,
+          runActive,
+          hasAlert: matches(id) !== undefined,
+          otherFiring,
+        };
+      }
+      const decision = decide(view);
+      const now = intake.receivedAt;
+      const upsertAlert = (incidentId: string, status: string) =>
+        this.db
+          .prepare(
+            `INSERT INTO incident_alerts (incident_id, alert_key, starts_at, status, updated_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (incident_id, alert_key, starts_at) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+          )
+          .run(incidentId, a.key, startsAt, status, now);
+      switch (decision.kind) {
+        case "open": {
+          const id = intake.newIncidentId;
+          this.db
+            .prepare(
+              `INSERT INTO incidents (id, service, channel, state, opened_at, first_starts_at, summary, source, last_firing_at, pending_run, parent_outbox_id)
+               VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, 1, ?)`,
+            )
+            .run(
+              id,
+              service,
+              intake.channel ?? null,
+              now,
+              a.startsAt ?? null,
+              a.summary ?? null,
+              a.source,
+              now,
+              `${id}.parent`,
+            );
+          upsertAlert(id, "firing");
+          record("opened", id);
+          return { decision, incidentId: id };
+        }
+        case "join": {
+          const id = view.open?.id as string;
+          upsertAlert(id, "firing");
+          this.db
+            .prepare(
+              "UPDATE incidents SET last_firing_at = ?, pending_run = CASE WHEN ? THEN 1 ELSE pending_run END WHERE id = ?",
+            )
+            .run(now, decision.rerun ? 1 : 0, id);
+          record(decision.rerun ? "rerun" : "joined", id);
+          return { decision, incidentId: id };
+        }
+        case "resolve": {
+          const id = view.open?.id as string;
+          this.db
+            .prepare(
+              "UPDATE incident_alerts SET status = 'resolved', updated_at = ? WHERE incident_id = ? AND alert_key = ? AND (starts_at = ? OR ? = '' OR starts_at = '')",
+            )
+            .run(now, id, a.key, startsAt, startsAt);
+          if (decision.closes) {
+            this.db
+              .prepare(
+                "UPDATE incidents SET state = 'resolved', resolved_at = ?, closed_reason = 'resolved', pending_notice = 'resolved' WHERE id = ?",
+              )
+              .run(now, id);
+          }
+          record(decision.closes ? "closed" : "resolved", id);
+          return { decision, incidentId: id };
+        }
+        case "ignore":
+          record(`ignored: ${decision.reason}`, view.open?.id);
+          return { decision, incidentId: view.open?.id };
+      }
+    });
+    return tx.immediate();
+  }
+
+  async getIncident(id: string): Promise<Incident | undefined> {
+    const r = this.db.prepare("SELECT * FROM incidents WHERE id = ?").get(id) as Row | undefined;
+    return r ? incidentFrom(r) : undefined;
+  }
+
+  async openIncident(service: string): Promise<Incident | undefined> {
+    const r = this.db.prepare("SELECT * FROM incidents WHERE service = ? AND state = 'open'").get(service) as
+      | Row
+      | undefined;
+    return r ? incidentFrom(r) : undefined;
+  }
+
+  async incidentsDue(): Promise<Incident[]> {
+    const rows = this.db
+      .prepare(
+        "SELECT * FROM incidents WHERE pending_run = 1 OR pending_notice IS NOT NULL ORDER BY opened_at",
+      )
+      .all() as Row[];
+    return rows.map(incidentFrom);
+  }
+
+  async startIncidentRun(incidentId: string, run: NewRun, now: number): Promise<Run> {
+    this.db.transaction(() => {
+      this.createRunSync({ ...run, incidentId }, now);
+      this.db
+        .prepare(
+          "UPDATE incidents SET pending_run = 0, last_run_at = ?, last_run_id = ?, run_count = run_count + 1 WHERE id = ? AND pending_run = 1",
+        )
+        .run(now, run.id, incidentId);
+    })();
+    const created = await this.getRun(run.id);
+    if (!created) throw new Error(`run ${run.id} was not stored`);
+    return created;
+  }
+
+  async linkRunToIncident(runId: string, incidentId: string, now: number): Promise<void> {
+    this.db.transaction(() => {
+      this.db.prepare("UPDATE runs SET incident_id = ? WHERE id = ?").run(incidentId, runId);
+      this.db
+        .prepare(
+          "UPDATE incidents SET last_run_at = ?, last_run_id = ?, run_count = run_count + 1 WHERE id = ?",
+        )
+        .run(now, runId, incidentId);
+    })();
+  }
+
+  async clearIncidentNotice(incidentId: string): Promise<void> {
+    this.db.prepare("UPDATE incidents SET pending_notice = NULL WHERE id = ?").run(incidentId);
+  }
+
+  async closeQuietIncidents(now: number, quietMs: number): Promise<Incident[]> {
+    const rows = this.db
+      .prepare(
+        `UPDATE incidents SET state = 'quiet', resolved_at = ?, closed_reason = 'no resolution received', pending_notice = 'quiet'
+         WHERE state = 'open' AND last_firing_at < ? RETURNING *`,
+      )
+      .all(now, now - quietMs) as Row[];
+    return rows.map(incidentFrom);
+  }
+
+  async alertEvents(incidentId: string): Promise<AlertEvent[]> {
+    const rows = this.db
+      .prepare("SELECT * FROM alert_events WHERE incident_id = ? ORDER BY seq")
+      .all(incidentId) as Row[];
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      receivedAt: Number(r.received_at),
+      source: String(r.source),
+      status: String(r.status),
+      key: String(r.alert_key),
+      startsAt: opt(r.starts_at as string | null),
+      endsAt: opt(r.ends_at as string | null),
+      service: opt(r.service as string | null),
+      labels: JSON.parse(String(r.labels)) as Record<string, string>,
+      summary: opt(r.summary as string | null),
+      incidentId: opt(r.incident_id as string | null),
+      outcome: String(r.outcome),
+    }));
+  }
+
+  async recentIncidents(limit: number): Promise<Incident[]> {
+    const rows = this.db
+      .prepare("SELECT * FROM incidents ORDER BY opened_at DESC LIMIT ?")
+      .all(limit) as Row[];
+    return rows.map(incidentFrom);
   }
 
   async recordFeedback(f: Feedback): Promise<void> {

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { Alert } from "../alerts/types.js";
+import type { Decision, IncidentView } from "../incidents/lifecycle.js";
 
 /** Where a run was asked from. */
 export const RunSource = z.enum(["slash", "mention", "button", "cli", "alert"]);
@@ -34,11 +36,73 @@ export const Run = z.object({
   error: z.string().optional(),
   /** The run this one re-ran (same thread). */
   previousRunId: z.string().optional(),
+  /** The incident the run diagnoses, when an alert asked for it. */
+  incidentId: z.string().optional(),
+  /** `if_changed`: post into the thread only when the verdicts differ from the previous run's (alert re-runs). */
+  postPolicy: z.enum(["always", "if_changed"]),
 });
 export type Run = z.infer<typeof Run>;
 
 export type NewRun = Pick<Run, "id" | "service" | "sinceMs" | "windowText" | "requestedBy" | "source"> &
-  Partial<Pick<Run, "channel" | "threadTs" | "parentOutboxId" | "previousRunId" | "hosts">>;
+  Partial<
+    Pick<
+      Run,
+      "channel" | "threadTs" | "parentOutboxId" | "previousRunId" | "hosts" | "incidentId" | "postPolicy"
+    >
+  >;
+
+export const Incident = z.object({
+  id: z.string(),
+  service: z.string(),
+  channel: z.string().optional(),
+  state: z.enum(["open", "resolved", "quiet"]),
+  openedAt: z.number(),
+  /** When the first alert says it started firing. */
+  firstStartsAt: z.string().optional(),
+  summary: z.string().optional(),
+  source: z.string(),
+  resolvedAt: z.number().optional(),
+  closedReason: z.string().optional(),
+  lastFiringAt: z.number(),
+  lastRunAt: z.number().optional(),
+  lastRunId: z.string().optional(),
+  runCount: z.number(),
+  /** A diagnosis is owed (opened, or a firing after the cooldown). */
+  pendingRun: z.boolean(),
+  /** A message about the incident's end is owed. */
+  pendingNotice: z.enum(["resolved", "quiet"]).optional(),
+  /** The outbox entry of the incident's parent message: its thread is the incident's thread. */
+  parentOutboxId: z.string(),
+});
+export type Incident = z.infer<typeof Incident>;
+
+export const AlertEvent = z.object({
+  seq: z.number(),
+  receivedAt: z.number(),
+  source: z.string(),
+  status: z.string(),
+  key: z.string(),
+  startsAt: z.string().optional(),
+  endsAt: z.string().optional(),
+  service: z.string().optional(),
+  labels: z.record(z.string(), z.string()),
+  summary: z.string().optional(),
+  incidentId: z.string().optional(),
+  /** What became of it: opened, joined, rerun, resolved, closed, or why it was ignored. */
+  outcome: z.string(),
+});
+export type AlertEvent = z.infer<typeof AlertEvent>;
+
+export interface AlertIntake {
+  receivedAt: number;
+  alert: Alert;
+  /** The inventory service the alert maps to; absent: recorded only. */
+  service?: string;
+  channel?: string;
+  /** The id to give an incident this alert opens. */
+  newIncidentId: string;
+  cooldownMs: number;
+}
 
 export interface RunResult {
   finishedAt: number;
@@ -145,6 +209,28 @@ export interface Store {
   outboxRetry(id: string, nextAt: number, error: string, payload?: Record<string, unknown>): Promise<void>;
   outboxDead(id: string, error: string, now: number): Promise<void>;
   outboxDepth(): Promise<number>;
+
+  /**
+   * Record an alert delivery and apply it to its service's incident, in one transaction: `decide` (pure)
+   * sees what is stored and says what to do. Every delivery is recorded, whatever the decision.
+   */
+  applyAlert(
+    intake: AlertIntake,
+    decide: (view: IncidentView) => Decision,
+  ): Promise<{ decision: Decision; incidentId?: string }>;
+  getIncident(id: string): Promise<Incident | undefined>;
+  openIncident(service: string): Promise<Incident | undefined>;
+  /** Incidents owing a diagnosis or an end-of-incident message. */
+  incidentsDue(): Promise<Incident[]>;
+  /** Queue the incident's next diagnosis run (idempotent by run id) and clear its pending flag. */
+  startIncidentRun(incidentId: string, run: NewRun, now: number): Promise<Run>;
+  /** Link a run started by a person to the incident whose thread it reports into. */
+  linkRunToIncident(runId: string, incidentId: string, now: number): Promise<void>;
+  clearIncidentNotice(incidentId: string): Promise<void>;
+  /** Close open incidents with no firing for `quietMs` as "no resolution received". */
+  closeQuietIncidents(now: number, quietMs: number): Promise<Incident[]>;
+  alertEvents(incidentId: string): Promise<AlertEvent[]>;
+  recentIncidents(limit: number): Promise<Incident[]>;
 
   recordFeedback(f: Feedback): Promise<void>;
   feedback(runId: string): Promise<Feedback[]>;

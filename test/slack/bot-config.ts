@@ -20,6 +20,8 @@ export function botConfig(opts: {
   access?: object;
   /** Where the gateway's sshd would be (default 1: nothing listens); then a throwaway key is made to log in with. */
   gatewayPort?: number;
+  /** slack.channel: where alerts post. */
+  slackChannel?: string;
 }): BotDir {
   const dir = mkdtempSync(join(tmpdir(), "why502-bot-"));
   if (opts.gatewayPort)
@@ -27,7 +29,12 @@ export function botConfig(opts: {
   const db = join(dir, "why502.db");
   writeFileSync(join(dir, "known_hosts"), "");
   const config = {
-    slack: { api_url: opts.apiUrl, request_timeout: "2s", access: opts.access ?? {} },
+    slack: {
+      api_url: opts.apiUrl,
+      request_timeout: "2s",
+      access: opts.access ?? {},
+      ...(opts.slackChannel ? { channel: opts.slackChannel } : {}),
+    },
     store: { sqlite: db },
     ssh: {
       user: "why502",

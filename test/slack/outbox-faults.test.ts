@@ -48,7 +48,7 @@ async function runDone(db: string, s: StandIn): Promise<void> {
 /** The whole conversation has landed: the parent edited to the verdict and marked with its reaction. */
 function landed(s: StandIn): StoredMessage | undefined {
   const p = s.messages(CHANNEL)[0];
-  if (!p || !p.reactions.some((r) => r !== "hourglass_flowing_sand")) return undefined;
+  if (!p || p.reactions.length === 0 || p.reactions.includes("hourglass_flowing_sand")) return undefined;
   return /details in the thread/.test(JSON.stringify(p.edits.at(-1) ?? {})) ? p : undefined;
 }
 

