@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type StandIn, startSlackStandIn } from "../support/slack/standin.js";
 import { alertmanagerBody, hmacHeaders } from "./alert-payloads.js";
 import { type BotDir, botConfig } from "./bot-config.js";
-import { httpRequest, killServe, type Serve, startServe, stopServe } from "./serve-process.js";
+import { httpRequest, killServe, type Serve, slash, startServe, stopServe } from "./serve-process.js";
+import { silentHost } from "./silent-host.js";
 
 const TOKEN = "am-token-0123456789";
 const SECRET = "generic-secret-0123456789";
@@ -14,7 +15,10 @@ const CHANNEL = "C0CHECKOUT";
 let standin: StandIn | undefined;
 const bots: Serve[] = [];
 let dir: BotDir | undefined;
+let silent: Awaited<ReturnType<typeof silentHost>> | undefined;
 afterEach(async () => {
+  await silent?.close();
+  silent = undefined;
   for (const b of bots.splice(0)) await stopServe(b);
   await standin?.close();
   standin = undefined;
@@ -22,7 +26,7 @@ afterEach(async () => {
   dir = undefined;
 });
 
-async function setup(alerts: Record<string, unknown> = {}) {
+async function setup(alerts: Record<string, unknown> = {}, gatewayPort?: number) {
   standin = await startSlackStandIn({
     channels: [
       { id: CHANNEL, name: "checkout-oncall", members: ["U0ANA"] },
@@ -50,6 +54,7 @@ async function setup(alerts: Record<string, unknown> = {}) {
       },
     },
     slackChannel: CHANNEL,
+    gatewayPort,
   });
   const bot = await serve(dir);
   return { standin, dir, bot };
@@ -218,5 +223,143 @@ describe("alert webhooks: what a sender reads back", () => {
     expect(rows(dir.db, "SELECT state, closed_reason FROM incidents")).toEqual([
       { state: "resolved", closed_reason: "resolved" },
     ]);
+  });
+});
+
+describe("each source opens the incident it names", () => {
+  it("Grafana with basic auth and the generic hook with an HMAC signature", async () => {
+    const { bot, dir } = await setup();
+    const grafana = JSON.stringify({
+      receiver: "why502",
+      status: "firing",
+      orgId: 1,
+      alerts: [
+        {
+          status: "firing",
+          labels: { alertname: "Search 502s", upstream: "search" },
+          annotations: { summary: "search answers 502" },
+          startsAt: "2026-12-01T09:51:03.157076+02:00",
+          endsAt: "0001-01-01T00:00:00Z",
+          generatorURL: "http://127.0.0.1:3000/alerting/1afz29v7z/edit",
+          fingerprint: "c6eadffa33fcdf37",
+          silenceURL: "",
+          dashboardURL: "",
+          panelURL: "",
+          values: { B: 44.2, C: 1 },
+          valueString: "[ var='B' labels={} value=44.2 ]",
+        },
+      ],
+      groupLabels: {},
+      commonLabels: {},
+      commonAnnotations: {},
+      externalURL: "http://127.0.0.1:3000/",
+      version: "1",
+      groupKey: "{}:{}",
+      truncatedAlerts: 0,
+      title: "[FIRING:1] Search 502s",
+      state: "alerting",
+      message: "search answers 502",
+    });
+    const basic = `Basic ${Buffer.from("grafana:grafana-pw").toString("base64")}`;
+    const g = await httpRequest(bot.port, "/hooks/grafana", {
+      method: "POST",
+      body: grafana,
+      headers: { "content-type": "application/json", authorization: basic },
+    });
+    expect([g.status, JSON.parse(g.body).alerts[0]]).toEqual([
+      200,
+      expect.objectContaining({ service: "search", outcome: "open" }),
+    ]);
+    const wrongPw = await httpRequest(bot.port, "/hooks/grafana", {
+      method: "POST",
+      body: grafana,
+      headers: { authorization: `Basic ${Buffer.from("grafana:nope").toString("base64")}` },
+    });
+    expect(wrongPw.status).toBe(401);
+    const generic = JSON.stringify({
+      service: "checkout",
+      status: "firing",
+      key: "synthetic-probe",
+      summary: "probe sees 502",
+    });
+    const h = await httpRequest(bot.port, "/hooks/generic", {
+      method: "POST",
+      body: generic,
+      headers: hmacHeaders(SECRET, generic),
+    });
+    expect([h.status, JSON.parse(h.body).alerts[0]?.outcome]).toEqual([200, "open"]);
+    expect(rows(dir.db, "SELECT service, source FROM incidents ORDER BY service")).toEqual([
+      { service: "checkout", source: "generic" },
+      { service: "search", source: "grafana" },
+    ]);
+  });
+});
+
+describe("incidents over time", () => {
+  it("kill -9 during the diagnosis, then a restart: the incident, its thread and its timeline are intact, the diagnosis is posted once", async () => {
+    silent = await silentHost();
+    const { bot, dir, standin } = await setup({}, silent.port);
+    expect((await am(bot, alertmanagerBody({ status: "firing", service: "checkout" }))).status).toBe(200);
+    const parent = await standin.waitFor(() => standin.messages(CHANNEL)[0], 10_000);
+    const s = silent;
+    await standin.waitFor(() => s.connections() > 0, 10_000);
+    await killServe(bot);
+    expect(rows(dir.db, "SELECT state FROM runs")).toEqual([{ state: "running" }]);
+    const again = await serve(dir);
+    await standin.waitFor(() => standin.replies(CHANNEL, parent.ts)[0], 30_000);
+    await standin.waitFor(() => {
+      const p = standin.messages(CHANNEL)[0];
+      return p && /details in the thread/.test(JSON.stringify(p.edits.at(-1) ?? {})) && p;
+    }, 10_000);
+    expect(standin.messages(CHANNEL)).toHaveLength(1);
+    expect(standin.replies(CHANNEL, parent.ts)).toHaveLength(1);
+    expect(rows(dir.db, "SELECT state, attempts FROM runs")).toEqual([{ state: "done", attempts: 2 }]);
+    expect(rows(dir.db, "SELECT outcome FROM alert_events").map((r) => r.outcome)).toEqual(["opened"]);
+    // The same alert, still firing, joins the incident that survived the restart.
+    await am(again, alertmanagerBody({ status: "firing", service: "checkout" }));
+    expect(rows(dir.db, "SELECT count(*) AS n FROM incidents")[0]?.n).toBe(1);
+    expect(rows(dir.db, "SELECT outcome FROM alert_events ORDER BY seq").map((r) => r.outcome)).toEqual([
+      "opened",
+      "joined",
+    ]);
+  });
+
+  it("after the cooldown a new firing diagnoses again, quietly when nothing changed; /why502 posts into the incident's thread", async () => {
+    const { bot, dir, standin } = await setup({ cooldown: "1s" });
+    await am(bot, alertmanagerBody({ status: "firing", service: "checkout" }));
+    const parent = await standin.waitFor(() => standin.messages(CHANNEL)[0], 10_000);
+    await standin.waitFor(() => standin.replies(CHANNEL, parent.ts)[0], 20_000);
+    await standin.waitFor(() => rows(dir.db, "SELECT 1 FROM runs WHERE state = 'done'").length === 1, 10_000);
+    const lastRun = Number(rows(dir.db, "SELECT last_run_at AS t FROM incidents")[0]?.t);
+    await new Promise<void>((r) => setTimeout(r, Math.max(0, lastRun + 1100 - Date.now())));
+    await am(bot, alertmanagerBody({ status: "firing", service: "checkout" }));
+    await standin.waitFor(() => rows(dir.db, "SELECT 1 FROM runs WHERE state = 'done'").length === 2, 20_000);
+    expect(standin.replies(CHANNEL, parent.ts)).toHaveLength(1);
+    expect(bot.logLines().some((l) => l.msg === "verdicts unchanged: nothing posted")).toBe(true);
+
+    // A person asking about the service during the incident gets the incident's thread.
+    await slash(bot, standin, "checkout", { channel: CHANNEL });
+    await standin.waitFor(() => standin.replies(CHANNEL, parent.ts)[1], 20_000);
+    expect(standin.messages(CHANNEL)).toHaveLength(1);
+    expect(rows(dir.db, "SELECT count(*) AS n FROM runs WHERE incident_id IS NOT NULL")[0]?.n).toBe(3);
+  });
+
+  it("an incident whose alert stops with no resolution is closed and says so", async () => {
+    const { bot, dir, standin } = await setup({ quiet_close: "2s" });
+    await am(bot, alertmanagerBody({ status: "firing", service: "checkout" }));
+    const parent = await standin.waitFor(() => standin.messages(CHANNEL)[0], 10_000);
+    const note = await standin.waitFor(
+      () => standin.replies(CHANNEL, parent.ts).find((m) => /no resolution/.test(m.text)),
+      20_000,
+    );
+    expect(note.text).toMatch(/has not fired for 2s: incident closed as "no resolution received"/);
+    expect(rows(dir.db, "SELECT state, closed_reason FROM incidents")).toEqual([
+      { state: "quiet", closed_reason: "no resolution received" },
+    ]);
+    // A later resolution of that alert finds no open incident, and posts nothing.
+    const posts = standin.calls.filter((c) => c.method === "chat.postMessage").length;
+    const late = await am(bot, alertmanagerBody({ status: "resolved", service: "checkout" }));
+    expect(JSON.parse(late.body).alerts[0].outcome).toBe("ignored");
+    expect(standin.calls.filter((c) => c.method === "chat.postMessage").length).toBe(posts);
   });
 });
