@@ -16,7 +16,11 @@ COPY package.json ./
 COPY bin ./bin
 COPY playbooks ./playbooks
 COPY docs ./docs
+COPY slack ./slack
+RUN mkdir -p /var/lib/why502 && chown why502:why502 /var/lib/why502
+VOLUME /var/lib/why502
 USER why502
-# `why502 serve` (the Slack app) arrives with the Slack issue; until then the image shows the help.
+EXPOSE 3000
+HEALTHCHECK CMD node -e "fetch('http://127.0.0.1:3000/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
 ENTRYPOINT ["node", "bin/why502.js"]
-CMD ["--help"]
+CMD ["serve", "--config", "/etc/why502/why502.yaml"]
