@@ -199,6 +199,9 @@ export class Runner {
       broadcast: changed,
     });
     await outbox.post(`${run.id}.reply`, channel, reply, { runId: run.id, parentId });
+    // An incident that closed meanwhile keeps its closing line on the parent.
+    const incident = run.incidentId ? await store.getIncident(run.incidentId) : undefined;
+    if (incident && incident.state !== "open") return;
     await outbox.edit(
       `${run.id}.final`,
       channel,

@@ -57,6 +57,14 @@ export function registerHandlers(app: App, deps: BotDeps): void {
   const now = deps.now ?? Date.now;
   const { config, store, outbox, log, metrics } = deps;
   const services = Object.keys(config.services);
+  /** Windows longer than the config allows are refused like any bad window. */
+  const withinMax = (r: Request): Request =>
+    "windowMs" in r && r.windowMs !== undefined && r.windowMs > config.defaults.max_window
+      ? {
+          kind: "invalid",
+          message: `A window of ${quoted(r.windowText ?? "")} is longer than this team allows (defaults.max_window): ask for less.`,
+        }
+      : r;
 
   /** Decide what a diagnose request gets: a refusal to show, or nothing (go ahead). Never touches a host. */
   async function refusal(
@@ -231,7 +239,7 @@ export function registerHandlers(app: App, deps: BotDeps): void {
   app.command("/why502", async ({ command, ack }) => {
     const c = command as SlashCommand;
     const w: Where = { user: c.user_id, channel: c.channel_id };
-    const req = parseCommand(c.text ?? "");
+    const req = withinMax(parseCommand(c.text ?? ""));
     if (req.kind === "help") return ack({ response_type: "ephemeral", text: await helpText(w) });
     if (req.kind !== "diagnose") {
       metrics.requestsRejected.inc({ reason: "bad_input" });
@@ -290,7 +298,7 @@ export function registerHandlers(app: App, deps: BotDeps): void {
         payload: { ...msg, thread_ts: replyTo },
       });
     };
-    const req: Request = parseMention(e.text ?? "");
+    const req: Request = withinMax(parseMention(e.text ?? ""));
     const run = e.thread_ts ? await store.runByThread(e.channel, e.thread_ts) : undefined;
     switch (req.kind) {
       case "help":
