@@ -365,6 +365,7 @@ function lifeFacts(out: BackendFacts, lives: Lives, app: AppRecord[], cite: Cita
     events.push(...fromLog.starts.map((s) => ({ ms: s.ms, line: s.ref.line, end: false })), ...fromLog.ends);
     if (fromLog.starts.length > 0 && !out.restarted) {
       out.restarted = true;
+      out.restarts = Math.max(out.restarts, fromLog.starts.length);
       for (const s of fromLog.starts.slice(-3)) cite.restart.push(s.ref);
     }
   }
