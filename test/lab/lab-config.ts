@@ -31,12 +31,25 @@ export function labConfig(info: LabInfo, opts: LabConfigOptions = {}): object {
     hosts[e.name] = { address: e.address };
   }
   const instances = [
-    ...info.backends.map((b) => ({
-      host: b.name,
-      process: { pid_file: b.pidFile },
-      app_logs: [b.logPath],
-      journal_file: b.journalPath,
-    })),
+    ...info.backends.map((b) => {
+      // What an operator would write for each supervisor: the pid file and journal of the systemd stand-in,
+      // supervisord's program, PM2's app (its logs are found in PM2's home), or only the app's own pid file.
+      if (b.supervisord)
+        return {
+          host: b.name,
+          process: { supervisord: b.supervisord.program, config: b.supervisord.conf, log: b.supervisord.log },
+          app_logs: [b.logPath],
+        };
+      if (b.pm2) return { host: b.name, process: { pm2: b.pm2.app, home: b.pm2.home, bin: b.pm2.bin } };
+      if (b.supervisor === "none")
+        return { host: b.name, process: { pid_file: b.pidFile }, app_logs: [b.logPath] };
+      return {
+        host: b.name,
+        process: { pid_file: b.pidFile },
+        app_logs: [b.logPath],
+        journal_file: b.journalPath,
+      };
+    }),
     ...extra.map((e) => {
       const dir = join(info.dir, "backends", e.name);
       return {

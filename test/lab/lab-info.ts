@@ -12,6 +12,11 @@ export const SCENARIOS = [
   "segv",
   "down",
   "host-down",
+  "crash-loop-supervisord",
+  "crash-loop-pm2",
+  "crash-loop-pidfile",
+  "oom-supervisord",
+  "fatal-supervisord",
 ] as const;
 export const ScenarioName = z.enum(SCENARIOS);
 export type ScenarioName = z.infer<typeof ScenarioName>;
@@ -27,12 +32,17 @@ export const VERDICTS = [
   "crashed_segfault",
   "down",
   "host_unreachable",
+  "crash_loop",
 ] as const;
 export const VerdictId = z.enum(VERDICTS);
 export type VerdictId = z.infer<typeof VerdictId>;
 
 export const BackendMode = z.enum(["ok", "crash", "oom", "fatal", "write-timeout"]);
 export type BackendMode = z.infer<typeof BackendMode>;
+
+/** What runs the backend: the systemd stand-in (supervisor.mjs), supervisord, PM2, or nothing but a loop. */
+export const LabSupervisor = z.enum(["systemd", "supervisord", "pm2", "none"]);
+export type LabSupervisor = z.infer<typeof LabSupervisor>;
 
 export const LabBackendInfo = z.object({
   name: z.string(),
@@ -56,6 +66,14 @@ export const LabBackendInfo = z.object({
   /** cgroup-v1 memory cgroup of the service; null when the backend runs without one */
   cgroup: z.string().nullable(),
   memoryLimit: z.string().nullable(),
+  /** absent: the systemd stand-in */
+  supervisor: LabSupervisor.optional(),
+  /** under supervisord: its config (for supervisorctl -c), its main log, its socket and the program's name */
+  supervisord: z
+    .object({ conf: z.string(), log: z.string(), socket: z.string(), program: z.string() })
+    .optional(),
+  /** under PM2: its home (PM2_HOME), the pm2 binary and the app's name */
+  pm2: z.object({ home: z.string(), bin: z.string(), app: z.string() }).optional(),
 });
 export type LabBackendInfo = z.infer<typeof LabBackendInfo>;
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Backend, startBackend } from "./backend.js";
+import type { Backend } from "./backend.js";
 import { type LabInfo, type ScenarioName, ScenarioName as ScenarioNameSchema } from "./lab-info.js";
 import {
   DMESG,
@@ -28,6 +28,7 @@ import {
 } from "./scenario-plan.js";
 import { type LabSkew, skewEnv, skewSshdConfig } from "./skew.js";
 import { type SshdGroup, startSshdGroup } from "./sshd-group.js";
+import { startUnder } from "./supervised.js";
 
 export interface LabOptions {
   scenario?: ScenarioName;
@@ -143,7 +144,7 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
 
     const started = await Promise.allSettled(
       plans.map((plan, i) =>
-        startBackend({
+        startUnder(plan.supervisor, {
           name: `${UPSTREAM}-${i + 1}`,
           address: addresses[i] as string,
           port: BACKEND_PORT,

@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { startLab } from "./lab.js";
 import { writeLabConfig } from "./lab-config.js";
-import { SCENARIOS, type ScenarioName } from "./lab-info.js";
+import { SCENARIOS, ScenarioName } from "./lab-info.js";
 import { runScenario } from "./scenarios.js";
 
 const run = promisify(execFile);
@@ -27,6 +27,15 @@ const TITLES: Record<ScenarioName, string> = {
   segv: "backend died of SIGSEGV, then restarted",
   down: "backend stopped before the incident and not restarted: nothing listens",
   "host-down": "nginx routes to an inventory host that does not answer, not even over SSH",
+  "crash-loop-supervisord":
+    "backend under supervisord lost its config: every start logs one fatal line and exits 1, until supervisord gives up (FATAL)",
+  "crash-loop-pm2":
+    "backend under PM2 lost its config: every start logs one fatal line and exits 1, until PM2 stops it (errored)",
+  "crash-loop-pidfile":
+    "backend with no supervisor, only a restart loop and its own pid file, lost its config: every start logs one fatal line and exits 1",
+  "oom-supervisord":
+    "backend under supervisord OOM-killed by the kernel in its memory cgroup, then restarted",
+  "fatal-supervisord": "backend under supervisord exited on purpose: a fatal log line and exit 1, no stack",
 };
 
 /** The demo lists these cases; every scenario is recorded as a playbook case. */
@@ -40,8 +49,10 @@ const DEMO: readonly ScenarioName[] = [
   "healthy",
 ];
 
+// `record-demo.ts crash-loop-pm2 ...` records only those scenarios and leaves the demo's index alone.
+const only = process.argv.slice(2).map((a) => ScenarioName.parse(a));
 const index: { scenario: string; title: string; bundle: string; expect: string[] }[] = [];
-for (const scenario of SCENARIOS) {
+for (const scenario of only.length > 0 ? only : SCENARIOS) {
   const lab = await startLab({ scenario });
   try {
     const summary = await runScenario(lab, scenario);
@@ -86,4 +97,5 @@ for (const scenario of SCENARIOS) {
     await lab.stop();
   }
 }
-writeFileSync(join(root, "demo", "scenarios.json"), `${JSON.stringify(index, null, 2)}\n`);
+if (only.length === 0)
+  writeFileSync(join(root, "demo", "scenarios.json"), `${JSON.stringify(index, null, 2)}\n`);

@@ -1,4 +1,4 @@
-import type { BackendMode, ScenarioName } from "./lab-info.js";
+import type { BackendMode, LabSupervisor, ScenarioName } from "./lab-info.js";
 
 /** The Nth request to the failing backend triggers its failure (crash, oom). */
 export const FAIL_AFTER = 8;
@@ -13,6 +13,8 @@ export const UPSTREAM = "checkout";
 export interface BackendPlan {
   mode: BackendMode;
   appArgs: string[];
+  /** default: the systemd stand-in */
+  supervisor?: LabSupervisor;
 }
 
 /** Up to 9 backends live on 127.0.0.11..19; the bench variant (more) on 127.0.0.41..99. */
@@ -43,6 +45,17 @@ export function planBackends(scenario: ScenarioName | undefined, count: number):
         return { mode: "oom", appArgs: ["--fail-after", String(FAIL_AFTER)] };
       case "fatal":
         return { mode: "fatal", appArgs: [] };
+      case "fatal-supervisord":
+        return { mode: "fatal", appArgs: [], supervisor: "supervisord" };
+      case "oom-supervisord":
+        return { mode: "oom", appArgs: ["--fail-after", String(FAIL_AFTER)], supervisor: "supervisord" };
+      // It reads its config at every start: once the config is gone, every start fails.
+      case "crash-loop-supervisord":
+        return { mode: "fatal", appArgs: ["--config-required"], supervisor: "supervisord" };
+      case "crash-loop-pm2":
+        return { mode: "fatal", appArgs: ["--config-required"], supervisor: "pm2" };
+      case "crash-loop-pidfile":
+        return { mode: "fatal", appArgs: ["--config-required"], supervisor: "none" };
       case "write-timeout":
         return {
           mode: "write-timeout",

@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { Backend } from "./backend.js";
 import {
   accessEntries,
@@ -139,6 +140,20 @@ export async function runScenario(lab: Lab, name: ScenarioName): Promise<Scenari
       run.evidence.push(await awaitErrorLine(lab, target, "refused"));
       expected = [{ target, verdict: "down" }];
       break;
+    case "oom-supervisord":
+      await failAndRecover(lab, first, "traffic", ["oom-kill"], ["refused"], run);
+      expected = [{ target, verdict: "oom_killed" }];
+      break;
+    case "fatal-supervisord":
+      await failAndRecover(lab, first, "sighup", ["exit-code"], ["refused"], run);
+      expected = [{ target, verdict: "exited_on_purpose" }];
+      break;
+    case "crash-loop-supervisord":
+    case "crash-loop-pm2":
+    case "crash-loop-pidfile":
+      await crashLoop(lab, first, run);
+      expected = [{ target, verdict: "crash_loop" }];
+      break;
     case "host-down": {
       const host = await hostWhereNothingAnswers(lab);
       run.replies.push(...(await traffic({ count: 6, concurrency: 2 })));
@@ -266,6 +281,64 @@ async function failAndRecover(
   await b.next("ready", { since, pred: (e) => e.pid !== oldPid });
   run.replies.push(...(await traffic({ count: 6, concurrency: 2 })));
   for (const kind of kinds) run.evidence.push(await awaitErrorLine(lab, b.info.target, kind));
+}
+
+/** The app's one fatal line at a failed start (app.mjs --config-required). */
+const START_FAILED = /fatal: config load failed: /;
+/** Starts that fail before the no-supervisor scenario stops looking (its loop never gives up). */
+const LOOP_DEATHS = 4;
+
+/**
+ * A deploy takes the service's config away and reloads it: the reload fails (one fatal line, exit 1), and so
+ * does every start after it, each logging the same fatal line. supervisord gives up after its start retries
+ * (FATAL), PM2 after 16 unstable restarts (errored); a bare restart loop never does. Requests flow meanwhile.
+ */
+async function crashLoop(lab: Lab, b: Backend, run: Run): Promise<void> {
+  const oldPid = b.currentPid();
+  if (oldPid === undefined) throw new Error(`${b.info.name} is not running`);
+  run.replies.push(...(await traffic({ count: 10, concurrency: 2 })));
+  const sup = b.info.supervisord;
+  const pm2 = b.info.pm2;
+  // Up for good first, as supervisord sees it (startsecs), so that what follows is a restart, not a slow start.
+  if (sup) await lineIn(sup.log, new RegExp(`success: ${b.info.name} entered RUNNING state`));
+  const since = b.events.length;
+  await rm(b.info.configPath);
+  process.kill(oldPid, "SIGHUP");
+  const exit = await b.next("exited", { since, pred: (e) => e.pid === oldPid });
+  run.exits.set(b.info.name, { code: exit.code, signal: exit.signal, result: exit.result });
+  const refused = () => errorLinesSync(lab, b.info.target).some((l) => ERROR_KINDS.refused.test(l));
+  run.replies.push(
+    ...(await traffic({ count: 2 * lab.nginx.servers().length + 4, concurrency: 1, stopWhen: refused })),
+  );
+  if (sup) {
+    run.evidence.push(await lineIn(sup.log, new RegExp(`gave up: ${b.info.name} entered FATAL state`)));
+  } else if (pm2) {
+    run.evidence.push(await lineIn(join(pm2.home, "pm2.log"), /had too many unstable restarts \(\d+\)/));
+  } else {
+    await waitUntil(
+      async () =>
+        (await readFile(b.info.logPath, "utf8")).split("\n").filter((l) => START_FAILED.test(l)).length >=
+        LOOP_DEATHS
+          ? true
+          : undefined,
+      { what: `${LOOP_DEATHS} failed starts in ${b.info.logPath}`, timeoutMs: 20_000 },
+    );
+  }
+  const log = pm2 ? join(pm2.home, "logs", `${b.info.name}-error.log`) : b.info.logPath;
+  run.evidence.push(await lineIn(log, START_FAILED));
+  run.replies.push(...(await traffic({ count: 6, concurrency: 2 })));
+  run.evidence.push(await awaitErrorLine(lab, b.info.target, "refused"));
+}
+
+/** The last line of a file matching `re`, once there is one. */
+function lineIn(path: string, re: RegExp): Promise<string> {
+  return waitUntil(
+    async () => {
+      const text = await readFile(path, "utf8").catch(() => "");
+      return text.split("\n").findLast((l) => re.test(l));
+    },
+    { what: `${re} in ${path}`, timeoutMs: 20_000 },
+  );
 }
 
 /** /slow needs 5 s; backend 1 destroys the socket at 2 s, the healthy replica answers 200. */

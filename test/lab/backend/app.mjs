@@ -4,11 +4,15 @@
 //
 //   node app.mjs --name checkout-1 --address 127.0.0.11 --port 18080 [--mode ok|crash|oom|fatal|write-timeout]
 //     [--handler-ms 5000] [--write-timeout-ms 2000] [--fail-after N] [--config FILE] [--log FILE]
+//     [--config-required] [--pid-file FILE]
 //
 // --fail-after N (alias --crash-after): the Nth request triggers the mode's failure (crash, oom, fatal).
 // --config FILE: read on SIGHUP (and by the Nth request in fatal mode); a reload that fails is fatal.
+// --config-required: also read it at start; a service that cannot read it logs one fatal line and exits 1,
+//   every time it is started (a crash loop under any supervisor).
+// --pid-file FILE: write the process's own pid there at start, as daemons without a supervisor do.
 // Lines go to stdout/stderr (the supervisor appends both to the service's log file) or to --log FILE.
-import { appendFileSync, openSync, readFileSync, writeSync } from "node:fs";
+import { appendFileSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 
@@ -24,6 +28,8 @@ const { values: opts } = parseArgs({
     "fail-after": { type: "string" },
     "crash-after": { type: "string" },
     config: { type: "string" },
+    "config-required": { type: "boolean", default: false },
+    "pid-file": { type: "string" },
   },
 });
 
@@ -59,13 +65,19 @@ function fatal(msg) {
 }
 
 let flags = {};
-function reloadConfig() {
+function reloadConfig(what = "reload") {
   try {
     flags = JSON.parse(readFileSync(configPath, "utf8"));
-    log("INFO", `config reloaded from ${configPath}`);
+    log("INFO", `config ${what}ed from ${configPath}`);
   } catch (err) {
-    fatal(`config reload failed: ${err.message}`);
+    fatal(`config ${what} failed: ${err.message}`);
   }
+}
+
+if (opts["pid-file"] !== undefined) writeFileSync(opts["pid-file"], `${process.pid}\n`);
+if (opts["config-required"]) {
+  log("INFO", `starting, reading config ${configPath}`);
+  reloadConfig("load");
 }
 
 const orders = new Map([["1001", { id: "1001", customer: { id: "c-17" }, total: 4200 }]]);
