@@ -79,9 +79,11 @@ export class IncidentManager {
     const { store, outbox, config } = this.o;
     const first = inc.runCount === 0;
     const runId = `${inc.id}.run${inc.runCount + 1}`;
+    // The alert starts after the first 502s (rate windows, `for:`): look back before it, at least the window.
+    const pad = Math.min(5 * 60_000, config.defaults.window);
     const since = Math.min(
       this.now() - config.defaults.window,
-      (Date.parse(inc.firstStartsAt ?? "") || inc.openedAt) - 5 * 60_000,
+      (Date.parse(inc.firstStartsAt ?? "") || inc.openedAt) - pad,
     );
     const windowText = lasted(this.now() - since);
     if (!inc.channel)

@@ -1,0 +1,76 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { type Serve, startServe, stopServe } from "../slack/serve-process.js";
+import { type StandIn, startSlackStandIn } from "../support/slack/standin.js";
+import { type AlertChain, startAlertChain } from "./alerting/alert-chain.js";
+import { type Lab, startLab } from "./lab.js";
+import { writeLabConfig } from "./lab-config.js";
+import { GATEWAY_ADDRESS, GATEWAY_PORT } from "./scenario-plan.js";
+import { runScenario } from "./scenarios.js";
+import { sendTraffic } from "./traffic.js";
+
+const CHANNEL = "C0CHECKOUT";
+const TOKEN = "lab-alertmanager-token";
+
+let lab: Lab | undefined;
+let standin: StandIn | undefined;
+let bot: Serve | undefined;
+let chain: AlertChain | undefined;
+afterEach(async () => {
+  await chain?.stop();
+  chain = undefined;
+  await stopServe(bot);
+  bot = undefined;
+  await standin?.close();
+  standin = undefined;
+  const l = lab;
+  lab = undefined;
+  await l?.stop();
+});
+
+describe("the real alert chain: nginx → mtail → Prometheus → Alertmanager → why502 → Slack", () => {
+  it("the oom scenario becomes one incident with the right diagnosis in its thread; resolved closes it", async () => {
+    lab = await startLab({ scenario: "oom" });
+    standin = await startSlackStandIn();
+    const path = writeLabConfig(lab.info, join(lab.dir, "why502.yaml"));
+    const config = parse(readFileSync(path, "utf8")) as Record<string, Record<string, unknown>>;
+    config.slack = { api_url: standin.url, channel: CHANNEL };
+    config.store = { sqlite: join(lab.dir, "why502.db") };
+    config.alerts = { sources: { alertmanager: { bearer_env: "WHY502_ALERTMANAGER_TOKEN" } } };
+    config.defaults = { ...config.defaults, window: "1m" };
+    writeFileSync(path, stringify(config));
+    bot = await startServe({ config: path, mode: "http", env: { WHY502_ALERTMANAGER_TOKEN: TOKEN } });
+    chain = await startAlertChain({
+      accessLog: lab.info.gateway.nginx.accessLog,
+      webhookUrl: `http://127.0.0.1:${bot.port}/hooks/alertmanager`,
+      bearerToken: TOKEN,
+      service: "checkout",
+    });
+    const summary = await runScenario(lab, "oom");
+    const want = summary.expected.map((e) => `${e.target} ${e.verdict}`);
+    const s = standin;
+    const parent = await s.waitFor(() => s.messages(CHANNEL)[0], 30_000);
+    expect(parent.edits[0]?.text ?? parent.text).toMatch(/Investigating 502s on checkout/);
+    expect(JSON.stringify(parent.edits[0]?.blocks ?? parent.blocks)).toMatch(/an alert from Alertmanager/);
+    const reply = await s.waitFor(() => s.replies(CHANNEL, parent.ts)[0], 60_000);
+    const verdicts = JSON.stringify(reply.blocks);
+    for (const w of want) {
+      const [target, cause] = w.split(" ");
+      expect(verdicts).toContain(`target \`${target}\``);
+      expect(verdicts).toContain(`\`${cause}\``);
+    }
+    // The backend is back: healthy traffic, and Alertmanager resolves about one rate window later.
+    await sendTraffic({ host: GATEWAY_ADDRESS, port: GATEWAY_PORT, count: 20 });
+    const closed = await s.waitFor(() => {
+      const p = s.messages(CHANNEL)[0];
+      return p && /resolved after/.test(p.text) && p;
+    }, 90_000);
+    expect(closed.text).toMatch(/^checkout: resolved after/);
+    expect(JSON.stringify(closed.blocks)).toMatch(/OOM-killed/);
+    expect(s.messages(CHANNEL)).toHaveLength(1);
+    const webhooks = bot.logLines().filter((l) => l.msg === "webhook");
+    expect(webhooks.length).toBeGreaterThanOrEqual(2);
+  }, 180_000);
+});
