@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --json] [-- --only parse|collect]: speed and memory figures, one table.
+// npm run bench [-- --json] [-- --only parse|collect|slack]: speed and memory figures, one table.
 import { execFileSync, spawnSync } from "node:child_process";
 import {
   closeSync,
@@ -137,6 +137,31 @@ if (!only || only === "collect") {
     );
     if (r.status !== 0)
       throw new Error(`scripts/bench-collect.ts exited ${r.status}${json ? `: ${r.stderr}` : ""}`);
+    const out = JSON.parse(r.stdout);
+    Object.assign(figures, out.figures);
+    rows.push(...out.rows);
+  }
+}
+
+if (!only || only === "slack") {
+  if (process.getuid?.() !== 0) {
+    log("slack: skipped (the lab needs root: it starts sshd, nginx and memory cgroups)");
+    figures.slack = { skipped: "needs root" };
+    rows.push(["slash-command ack during a diagnosis (lab)", "skipped: needs root", "", ""]);
+  } else {
+    // bench-slack.ts prints { figures, rows } as JSON on stdout, its progress on stderr.
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", `${root}scripts/bench-slack.ts`, ...(json ? ["--quiet"] : [])],
+      {
+        cwd: root,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", json ? "pipe" : "inherit"],
+        maxBuffer: 16 << 20,
+      },
+    );
+    if (r.status !== 0)
+      throw new Error(`scripts/bench-slack.ts exited ${r.status}${json ? `: ${r.stderr}` : ""}`);
     const out = JSON.parse(r.stdout);
     Object.assign(figures, out.figures);
     rows.push(...out.rows);
