@@ -135,7 +135,15 @@ export function hookHandler(source: AlertSource, d: IntakeDeps) {
       d.wake();
       const unknown = alerts.filter((_, i) => !results[i]?.service);
       if (unknown.length > 0) await fallback(unknown);
-      d.log.info({ source, alerts: results.length, results: results.slice(0, 20) }, "webhook");
+      d.log.info(
+        {
+          source,
+          alerts: results.length,
+          results: results.slice(0, 20),
+          ms: Math.round(performance.now() - started),
+        },
+        "webhook",
+      );
       if (alerts.length > 0 && unknown.length === alerts.length) {
         throw new HttpError(
           422,

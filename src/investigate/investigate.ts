@@ -36,6 +36,8 @@ export interface Investigation {
   startedAt: number;
   /** Collection plus diagnosis, wall clock. */
   durationMs: number;
+  /** Of which collection over SSH. */
+  collectMs: number;
 }
 
 /** Every host an investigation of `service` asks, gateways first. */
@@ -108,6 +110,14 @@ export async function investigate(req: InvestigateRequest, deps: InvestigateDeps
   const now = deps.now ?? Date.now;
   const startedAt = now();
   const bundle = await collectService(req, deps);
+  const collectMs = now() - startedAt;
   const diagnosis = await deps.diagnose(bundle);
-  return { bundle, diagnosis, requestedBy: req.requestedBy, startedAt, durationMs: now() - startedAt };
+  return {
+    bundle,
+    diagnosis,
+    requestedBy: req.requestedBy,
+    startedAt,
+    durationMs: now() - startedAt,
+    collectMs,
+  };
 }

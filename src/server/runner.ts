@@ -163,7 +163,11 @@ export class Runner {
         diagnosisJson: JSON.stringify(result.diagnosis),
         bundleJson: JSON.stringify(masked.bundle),
       });
-      this.observe(run, result.diagnosis, result.durationMs, hosts);
+      this.observe(run, result.diagnosis, result.durationMs, hosts, {
+        queued_ms: result.startedAt - run.createdAt,
+        collect_ms: result.collectMs,
+        diagnose_ms: result.durationMs - result.collectMs,
+      });
     } catch (e) {
       const why = isUserError(e) ? e.message : "an unexpected error (it is in the bot's log)";
       log.error({ run_id: run.id, service: run.service, err: e }, "investigation failed");
@@ -241,7 +245,13 @@ export class Runner {
     await store.failRun(run.id, why, this.o.now());
   }
 
-  private observe(run: Run, d: Diagnosis, durationMs: number, hosts: string[]): void {
+  private observe(
+    run: Run,
+    d: Diagnosis,
+    durationMs: number,
+    hosts: string[],
+    legs: Record<string, number>,
+  ): void {
     const { metrics, log } = this.o;
     const verdicts = d.verdicts.map((v) => v.cause);
     for (const v of verdicts.length ? verdicts : [d.status])
@@ -262,6 +272,8 @@ export class Runner {
         status: d.status,
         verdicts: d.verdicts.map((v) => `${v.target} ${v.cause}`),
         duration_ms: durationMs,
+        ...legs,
+        incident_id: run.incidentId,
         masked: d.masked,
       },
       "diagnosis",
