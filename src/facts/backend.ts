@@ -242,7 +242,9 @@ export function analyseBackend(
   const kills = kernel.filter((r) => r.event === "oom_kill");
   const exitMoments = [
     ...exits.map((e) => ({ ms: ms(e.time), signal: exitSignal(e) })),
-    ...(lives.supervisor === "systemd" ? [] : lives.exits.map((e) => ({ ms: e.ms, signal: e.signal }))),
+    ...(lives.supervisor === "systemd"
+      ? []
+      : lives.exits.map((e) => ({ ms: e.ms, signal: e.signal, ...(e.pid ? { pid: e.pid } : {}) }))),
   ];
   const victim = pickOomVictim(kills, out, exitMoments);
   if (victim) {
@@ -443,9 +445,11 @@ function explainsExit(
 function pickOomVictim(
   kills: KernelRecord[],
   out: BackendFacts,
-  exits: { ms: number; signal: string }[],
+  exits: { ms: number; signal: string; pid?: number }[],
 ): KernelRecord | undefined {
-  const byPid = kills.find((k) => k.pid !== undefined && k.pid === out.pid);
+  // The pid it runs as, or the pid of a life a supervisor saw end by SIGKILL (supervisord names each life's pid).
+  const pids = new Set([out.pid, ...exits.filter((e) => e.signal === "KILL").map((e) => e.pid ?? 0)]);
+  const byPid = kills.find((k) => k.pid !== undefined && k.pid !== 0 && pids.has(k.pid));
   if (byPid) return byPid;
   return [...kills].reverse().find((k) => explainsExit(k.time, exits, "KILL", out));
 }

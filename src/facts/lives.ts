@@ -23,6 +23,8 @@ export interface Start {
 
 export interface Exit {
   ms: number;
+  /** The pid of the life that ended, when the supervisor names it (supervisord's `spawned: ... with pid`). */
+  pid?: number | undefined;
   /** systemd's words: `exited` with a status, or `killed`/`dumped` by a signal. */
   code: "exited" | "killed" | "dumped";
   status: number;
@@ -111,6 +113,7 @@ function supervisordLives(records: SupervisordRecord[], window: Window): Lives {
     gaveUp: undefined,
     now: undefined,
   };
+  let pid: number | undefined;
   for (const r of records) {
     if (r.entry === "status") {
       const running = r.state === "RUNNING";
@@ -125,11 +128,13 @@ function supervisordLives(records: SupervisordRecord[], window: Window): Lives {
       if (r.state === "FATAL") lives.gaveUp ??= refOf(r);
       continue;
     }
+    if (r.event === "spawned") pid = r.pid;
     if (!inWindow(r.time, window)) continue;
     if (r.event === "spawned") lives.starts.push({ ms: ms(r.time), pid: r.pid, ref: refOf(r) });
     if (r.event === "exited") {
       const e = exitOf(r.time, r, false, refOf(r));
-      if (e) lives.exits.push(e);
+      if (e) lives.exits.push({ ...e, pid });
+      pid = undefined;
     }
     if (r.event === "gave_up") lives.gaveUp = refOf(r);
   }
