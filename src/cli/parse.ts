@@ -1,10 +1,12 @@
-import { createInterface } from "node:readline";
+import { isAscii } from "node:buffer";
+import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
 import { UserError } from "../errors.js";
 import { parsers } from "../evidence/registry.js";
 import { parseOffset } from "../evidence/time.js";
 import {
   EvidenceKind,
+  type LineFeeder,
   type ParseContext,
   type Parser,
   type RecordBase,
@@ -26,6 +28,73 @@ Options:
   --format STRING       nginx-access: the log_format string (default: combined)
   --columns LIST        ps: the -o columns of headerless output (default: pid,lstart,etimes,args)
 `;
+
+/**
+ * Feed the lines of a stream to `feeder`, split as node:readline splits them (at `\n`, `\r\n` and a lone
+ * `\r`, UTF-8, an unfinished character at the very end dropped), and return how many there were. Reads
+ * chunk by chunk and decodes each once (an ASCII chunk as Latin-1, which costs a copy), where readline
+ * decodes, searches with a regex and emits an event per line. `afterChunk` may return a promise to wait
+ * for before the next chunk is read (a full output).
+ */
+export async function feedLines(
+  input: AsyncIterable<Buffer | string>,
+  feeder: LineFeeder,
+  afterChunk?: () => Promise<void> | undefined,
+): Promise<number> {
+  let lineNo = 0;
+  /** The unfinished line so far. */
+  let rest = "";
+  /** The text so far ended with `\r`: a `\n` that starts the next is the same line break. */
+  let sawReturn = false;
+  /** Bytes after the last ASCII byte of the last chunk: maybe part of a character. */
+  let carry: Buffer | undefined;
+  const split = (block: string) => {
+    let text = rest.length > 0 ? rest + block : block;
+    let start = 0;
+    if (sawReturn && text.charCodeAt(0) === 10) start = 1;
+    sawReturn = false;
+    if (text.indexOf("\r", start) < 0) {
+      for (let nl = text.indexOf("\n", start); nl >= 0; nl = text.indexOf("\n", start)) {
+        feeder.line(text.slice(start, nl), ++lineNo);
+        start = nl + 1;
+      }
+    } else {
+      for (;;) {
+        const nl = text.indexOf("\n", start);
+        const cr = text.indexOf("\r", start);
+        if (nl < 0 && cr < 0) break;
+        if (cr < 0 || (nl >= 0 && nl < cr)) {
+          feeder.line(text.slice(start, nl), ++lineNo);
+          start = nl + 1;
+        } else {
+          feeder.line(text.slice(start, cr), ++lineNo);
+          if (cr + 1 === text.length) sawReturn = true;
+          start = text.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1;
+        }
+      }
+    }
+    if (start > 0) text = text.slice(start);
+    rest = text;
+  };
+  for await (const chunk of input) {
+    if (typeof chunk === "string") {
+      split(chunk);
+    } else {
+      const bytes = carry === undefined ? chunk : Buffer.concat([carry, chunk]);
+      // Decode up to the last ASCII byte: no character goes across it.
+      let end = bytes.length;
+      while (end > 0 && (bytes[end - 1] as number) >= 0x80) end--;
+      const whole = end === bytes.length ? bytes : bytes.subarray(0, end);
+      if (end > 0) split(whole.toString(isAscii(whole) ? "latin1" : "utf8"));
+      carry = end === bytes.length ? undefined : Buffer.from(bytes.subarray(end));
+    }
+    const wait = afterChunk?.();
+    if (wait !== undefined) await wait;
+  }
+  if (carry !== undefined) split(new StringDecoder("utf8").write(carry));
+  if (rest.length > 0) feeder.line(rest, ++lineNo);
+  return lineNo;
+}
 
 export async function runParse(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -91,8 +160,11 @@ export async function runParse(args: string[], io: Io): Promise<number> {
   const unreadable: Unreadable[] = [];
   let unreadableCount = 0;
   let buffer = "";
+  let drained: Promise<void> | undefined;
   const flush = () => {
-    if (buffer) io.stdout.write(buffer);
+    if (buffer && !io.stdout.write(buffer) && drained === undefined) {
+      drained = new Promise((resolve) => io.stdout.once("drain", resolve));
+    }
     buffer = "";
   };
   const parser = parsers[kind.data] as Parser<RecordBase>;
@@ -107,9 +179,12 @@ export async function runParse(args: string[], io: Io): Promise<number> {
       if (unreadable.length < 5) unreadable.push(u);
     },
   });
-  const rl = createInterface({ input: io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
-  let lineNo = 0;
-  for await (const line of rl) feeder.line(line, ++lineNo);
+  // Wait for a full stdout before reading on, so that memory stays flat however big the input.
+  const lineNo = await feedLines(io.stdin as AsyncIterable<Buffer | string>, feeder, () => {
+    const wait = drained;
+    drained = undefined;
+    return wait;
+  });
   feeder.end();
   flush();
 

@@ -40,9 +40,12 @@ function isUpstreamAction(action: string | undefined): action is string {
   return action?.endsWith("upstream") === true;
 }
 
+function isUnix(f: MessageFacts): boolean {
+  return f.target?.startsWith("unix:") === true;
+}
+
 /** Errno-based causes for a failure on the upstream side (connect, send, recv, TLS transport). */
 function byErrno(f: MessageFacts, errno: number): Verdict {
-  const unix = f.target?.startsWith("unix:") === true;
   switch (errno) {
     case 111:
       return verdict("connection_refused", 502, f);
@@ -64,18 +67,28 @@ function byErrno(f: MessageFacts, errno: number): Verdict {
       return verdict(f.message.startsWith("connect()") ? "connect_timeout" : "read_timeout", 502, f);
     case 2:
     case 13:
-      return verdict(unix ? "fastcgi_socket" : "other", 502, f);
+      return verdict(isUnix(f) ? "fastcgi_socket" : "other", 502, f);
     case 11:
-      return verdict(unix ? "pool_exhausted" : "other", 502, f);
+      return verdict(isUnix(f) ? "pool_exhausted" : "other", 502, f);
     default:
       return verdict("other", 502, f);
   }
 }
 
+/** `m` says a name could not be resolved (searched from its rarer tail: this runs for most lines). */
+function couldNotBeResolved(m: string): boolean {
+  for (let i = m.indexOf("not be resolved"); i >= 0; i = m.indexOf("not be resolved", i + 1)) {
+    if (i >= 7 && m.startsWith(" could ", i - 7)) return true;
+  }
+  return false;
+}
+
 export function classify(f: MessageFacts): Verdict {
   const m = f.message;
   const action = f.action;
-  if (m.startsWith("upstream ")) {
+  // Each test below looks at the start of the message: its first letter skips those that cannot match.
+  const first = m.charCodeAt(0);
+  if (first === 117 /* u */ && m.startsWith("upstream ")) {
     if (m.startsWith("upstream timed out")) {
       const connecting = action === "connecting to upstream" || action === "SSL handshaking to upstream";
       return verdict(connecting ? "connect_timeout" : "read_timeout", 504, f);
@@ -89,23 +102,28 @@ export function classify(f: MessageFacts): Verdict {
     if (m.startsWith("upstream SSL certificate")) return verdict("tls_upstream", 502, f);
     if (m.startsWith("upstream server temporarily disabled")) return NONE;
   }
-  if (m.startsWith("no live upstreams")) return verdict("no_live_upstreams", 502, f);
+  if (first === 110 /* n */ && m.startsWith("no live upstreams")) return verdict("no_live_upstreams", 502, f);
   if (action === "resolving") return { cause: "dns", status: undefined };
-  if (m.includes(" could not be resolved") || m.startsWith("no resolver defined to resolve ")) {
+  if (couldNotBeResolved(m) || (first === 110 && m.startsWith("no resolver defined to resolve "))) {
     return verdict("dns", 502, f);
   }
-  if (m.startsWith("host not found in upstream ")) return { cause: "dns", status: undefined };
-  if (m.startsWith("FastCGI sent in stderr: ")) {
+  if (first === 104 /* h */ && m.startsWith("host not found in upstream ")) {
+    return { cause: "dns", status: undefined };
+  }
+  if (first === 70 /* F */ && m.startsWith("FastCGI sent in stderr: ")) {
     return {
       cause: undefined,
       status: m.startsWith('FastCGI sent in stderr: "Primary script unknown"') ? 404 : undefined,
     };
   }
   if (!isUpstreamAction(action)) return NONE;
-  if (m.startsWith("SSL_do_handshake() failed") || m.startsWith("peer closed connection in SSL handshake")) {
+  if (
+    (first === 83 /* S */ && m.startsWith("SSL_do_handshake() failed")) ||
+    (first === 112 /* p */ && m.startsWith("peer closed connection in SSL handshake"))
+  ) {
     return verdict("tls_upstream", 502, f);
   }
-  if (m.startsWith("SSL_read() failed") || m.startsWith("SSL_write() failed")) {
+  if (first === 83 && (m.startsWith("SSL_read() failed") || m.startsWith("SSL_write() failed"))) {
     if (f.errno !== undefined) return byErrno(f, f.errno);
     return verdict(m.includes("unexpected eof") ? "premature_close" : "tls_upstream", 502, f);
   }
@@ -128,8 +146,8 @@ export function findTarget(
     if (end > 13) return { target: message.slice(13, end), isGroup: false };
   }
   if (upstream !== undefined) return targetFromUpstream(upstream);
-  const unresolved = message.indexOf(" could not be resolved");
-  if (unresolved > 0 && message.indexOf(" ") === unresolved) {
+  const unresolved = message.indexOf(" ");
+  if (unresolved > 0 && message.startsWith(" could not be resolved", unresolved)) {
     return { target: message.slice(0, unresolved), isGroup: false };
   }
   if (message.startsWith("no resolver defined to resolve ")) {
@@ -170,8 +188,15 @@ export function targetFromUpstream(upstream: string): { target: string; isGroup:
   }
   if (end < 0) end = upstream.length;
   if (end === from) return undefined;
-  const target = upstream.slice(from, end);
-  const lastColon = target.lastIndexOf(":");
-  const hasPort = lastColon > 0 && lastColon > target.lastIndexOf("]");
-  return { target, isGroup: !hasPort };
+  // A port: the last `:` or `]` of the target is a `:`, not its first character.
+  let hasPort = false;
+  for (let i = end - 1; i > from; i--) {
+    const c = upstream.charCodeAt(i);
+    if (c === 58 /* : */) {
+      hasPort = true;
+      break;
+    }
+    if (c === 93 /* ] */) break;
+  }
+  return { target: upstream.slice(from, end), isGroup: !hasPort };
 }

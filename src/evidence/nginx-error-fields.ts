@@ -4,18 +4,19 @@
  * upstream: "P", host: "H", referrer: "F"`; stream lines add `bytes from/to client:N/N, bytes from/to
  * upstream:N/N`; resolver lines have `resolver: A`.
  */
-export interface TrailingFields {
-  client?: string | undefined;
-  server?: string | undefined;
-  request?: string | undefined;
-  subrequest?: string | undefined;
-  upstream?: string | undefined;
-  host?: string | undefined;
-  referrer?: string | undefined;
-  resolver?: string | undefined;
-  bytes?: { fromClient: number; toClient: number; fromUpstream: number; toUpstream: number } | undefined;
+export class TrailingFields {
+  client: string | undefined = undefined;
+  server: string | undefined = undefined;
+  request: string | undefined = undefined;
+  subrequest: string | undefined = undefined;
+  upstream: string | undefined = undefined;
+  host: string | undefined = undefined;
+  referrer: string | undefined = undefined;
+  resolver: string | undefined = undefined;
+  bytes: { fromClient: number; toClient: number; fromUpstream: number; toUpstream: number } | undefined =
+    undefined;
   /** A quoted value had no closing quote: the line was cut (the value holds what there is). */
-  unterminated?: boolean;
+  unterminated = false;
 }
 
 /** `key:` at `at`: lower-case letters, spaces and `/`, then a colon (`host:`, `bytes from/to client:`). */
@@ -29,14 +30,25 @@ function keyEnd(s: string, at: number): number {
   return -1;
 }
 
+/** The key found after the last closing quote, so that the next field does not read it twice. */
+let checkedKeyAt = -1;
+let checkedKeyEnd = -1;
+
 /** Index of the quote that closes a value opened before `from`: one followed by `, key:` or the end. */
 function quotedEnd(s: string, from: number): number {
+  const last = s.length - 1;
   let j = from;
   for (;;) {
     j = s.indexOf('"', j);
-    if (j < 0) return -1;
-    if (j === s.length - 1) return j;
-    if (s.charCodeAt(j + 1) === 44 && s.charCodeAt(j + 2) === 32 && keyEnd(s, j + 3) > 0) return j;
+    if (j < 0 || j === last) return j;
+    if (s.charCodeAt(j + 1) === 44 && s.charCodeAt(j + 2) === 32) {
+      const colon = keyEnd(s, j + 3);
+      if (colon > 0) {
+        checkedKeyAt = j + 3;
+        checkedKeyEnd = colon;
+        return j;
+      }
+    }
     j++;
   }
 }
@@ -50,59 +62,89 @@ function pair(v: string): [number, number] | undefined {
   return Number.isInteger(a) && Number.isInteger(b) ? [a, b] : undefined;
 }
 
+/** A quoted value closed by its first quote, one followed by `, key:` or the end (as quotedEnd wants). */
+const QUOTED = String.raw`"([^"]*)"(?=, [a-z /]{1,23}:|$)`;
+
+/**
+ * The fields as the HTTP module writes them, in its order, to the end of the line: one regex costs less
+ * than scanning them a character at a time. Stream and resolver lines, a quote inside a value, a cut
+ * line or anything else unusual does not match and is scanned.
+ */
+const HTTP_FIELDS = new RegExp(
+  String.raw`client: (?!")([^,]*), server: (?!")([^,]*)` +
+    `(?:, request: ${QUOTED})?(?:, subrequest: ${QUOTED})?(?:, upstream: ${QUOTED})?` +
+    `(?:, host: ${QUOTED})?(?:, referrer: ${QUOTED})?$`,
+  "y",
+);
+
 /** Scan the fields starting at `at` (the `c` of `client:`). */
 export function scanFields(s: string, at: number): TrailingFields {
-  const out: TrailingFields = {};
+  const out = new TrailingFields();
+  HTTP_FIELDS.lastIndex = at;
+  const m = HTTP_FIELDS.exec(s);
+  if (m !== null) {
+    out.client = m[1];
+    out.server = m[2];
+    out.request = m[3];
+    out.subrequest = m[4];
+    out.upstream = m[5];
+    out.host = m[6];
+    out.referrer = m[7];
+    return out;
+  }
+  const length = s.length;
   let bytesClient: [number, number] | undefined;
   let bytesUpstream: [number, number] | undefined;
   let i = at;
-  while (i < s.length) {
-    const colon = keyEnd(s, i);
+  checkedKeyAt = -1;
+  while (i < length) {
+    const colon = i === checkedKeyAt ? checkedKeyEnd : keyEnd(s, i);
     if (colon < 0) break;
     let v = colon + 1;
     if (s.charCodeAt(v) === 32) v++;
-    let value: string;
+    let start = v;
+    let end: number;
     let next: number;
     if (s.charCodeAt(v) === 34 /* " */) {
-      const end = quotedEnd(s, v + 1);
+      start = v + 1;
+      end = quotedEnd(s, start);
       if (end < 0) {
         out.unterminated = true;
-        value = s.slice(v + 1);
-        next = s.length;
+        end = length;
+        next = length;
       } else {
-        value = s.slice(v + 1, end);
         next = end + 3;
       }
     } else {
-      let end = s.indexOf(", ", v);
-      if (end < 0) end = s.length;
-      value = s.slice(v, end);
+      end = s.indexOf(", ", v);
+      if (end < 0) end = length;
       next = end + 2;
     }
+    const keyLength = colon - i;
     switch (s.charCodeAt(i)) {
       case 99: // c
-        if (colon - i === 6) out.client = value;
+        if (keyLength === 6) out.client = s.slice(start, end);
         break;
       case 115: // s
-        if (colon - i === 6) out.server = value;
-        else if (colon - i === 10) out.subrequest = value;
+        if (keyLength === 6) out.server = s.slice(start, end);
+        else if (keyLength === 10) out.subrequest = s.slice(start, end);
         break;
       case 114: // r
-        if (colon - i === 7) out.request = value;
-        else if (colon - i === 8) {
-          if (s.charCodeAt(i + 2) === 102) out.referrer = value;
-          else out.resolver = value;
+        if (keyLength === 7) out.request = s.slice(start, end);
+        else if (keyLength === 8) {
+          if (s.charCodeAt(i + 2) === 102) out.referrer = s.slice(start, end);
+          else out.resolver = s.slice(start, end);
         }
         break;
       case 117: // u
-        if (colon - i === 8) out.upstream = value;
+        if (keyLength === 8) out.upstream = s.slice(start, end);
         break;
       case 104: // h
-        if (colon - i === 4) out.host = value;
+        if (keyLength === 4) out.host = s.slice(start, end);
         break;
       case 98: // b
-        if (s.startsWith("bytes from/to client", i)) bytesClient = pair(value);
-        else if (s.startsWith("bytes from/to upstream", i)) bytesUpstream = pair(value);
+        if (s.startsWith("bytes from/to client", i)) bytesClient = pair(s.slice(start, end));
+        else if (s.startsWith("bytes from/to upstream", i)) bytesUpstream = pair(s.slice(start, end));
         break;
     }
     i = next;

@@ -724,6 +724,15 @@ describe("nginx-error: malformed input", () => {
     }
   });
 
+  it("knows only nginx's eight levels, not the names every object has", () => {
+    for (const level of ["toString", "constructor", "valueOf", "__proto__"]) {
+      const r = parseNginxErrorLine(`nginx: [${level}] something`, 1, berlin);
+      expect(r).toMatchObject({ reason: "nginx command output, not a log line" });
+      const stamped = parseNginxErrorLine(`2026/11/25 13:19:16 [${level}] 1#1: something`, 1, berlin);
+      expect(stamped).toMatchObject({ reason: "unknown level" });
+    }
+  });
+
   it("flushes an unfinished multi-line FastCGI message at end() and at the next record", () => {
     const lines = fixture("captured-1.22-unix.txt").split("\n");
     const opening = lines[14] ?? "";

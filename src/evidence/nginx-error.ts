@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { classify, findTarget, upstreamScheme } from "./nginx-error-causes.js";
 import { scanFields } from "./nginx-error-fields.js";
-import { localToUtc } from "./time.js";
+import { type Head, type NoHead, readStampedHead, readStderrHead } from "./nginx-error-head.js";
+import { offsetFromWrapper, stampToUtc } from "./nginx-error-stamp.js";
 import { type ParseContext, type Parser, RecordBase, type Sink, type Unreadable } from "./types.js";
 import { startsWithSlashDate, syslogStampToUtc, type Unwrapped, unwrap } from "./wrappers.js";
 
@@ -62,81 +63,54 @@ export const NginxErrorRecord = RecordBase.extend({
 });
 export type NginxErrorRecord = z.infer<typeof NginxErrorRecord>;
 
-const LEVELS: Readonly<Record<string, NginxLevel>> = {
-  emerg: "emerg",
-  alert: "alert",
-  crit: "crit",
-  error: "error",
-  warn: "warn",
-  notice: "notice",
-  info: "info",
-  debug: "debug",
-};
-
 /** nginx formats each line in a 2048-byte buffer (NGX_MAX_ERROR_STR) and cuts what does not fit. */
 const NGINX_LINE_LIMIT = 2040;
 const STDERR_OPEN = 'sent in stderr: "';
+/** The rarer tail of STDERR_OPEN, searched first: most lines have many an `s` and no `derr: "`. */
+const STDERR_TAIL = STDERR_OPEN.slice(10);
 const MAX_CONTINUATION_LINES = 64;
 
-const ERRNO = / \((\d+): ([^)]*)\)/;
-const ERRNO_OPEN = / \(\d+: [^)]*$/;
-
-/** Last time converted: lines come in bursts within the same second. */
-let lastStampKey = -1;
-let lastStampOffset = 0;
-let lastStampIso: string | undefined;
-
-function digitsAt(s: string, from: number, count: number): number {
-  let n = 0;
-  for (let i = from; i < from + count; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
+/** Index of the first `sent in stderr: "` at or after `from`, -1 when none. */
+function stderrOpenAt(s: string, from: number): number {
+  for (let i = s.indexOf(STDERR_TAIL, from + 10); i >= 0; i = s.indexOf(STDERR_TAIL, i + 1)) {
+    if (s.startsWith(STDERR_OPEN, i - 10)) return i - 10;
   }
-  return n;
+  return -1;
 }
-
-/** `yyyy/mm/dd HH:MM:SS` at the start of `s` (local time) -> UTC ISO; null when not such a stamp. */
-function stampToUtc(s: string, offset: number): string | undefined | null {
-  if (s.charCodeAt(10) !== 32 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return null;
-  const y = digitsAt(s, 0, 4);
-  const mo = digitsAt(s, 5, 2);
-  const d = digitsAt(s, 8, 2);
-  const h = digitsAt(s, 11, 2);
-  const mi = digitsAt(s, 14, 2);
-  const sec = digitsAt(s, 17, 2);
-  if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return null;
-  const key = ((((y * 100 + mo) * 100 + d) * 100 + h) * 100 + mi) * 100 + sec;
-  if (key === lastStampKey && offset === lastStampOffset) return lastStampIso;
-  const iso = localToUtc(y, mo, d, h, mi, sec, 0, offset);
-  lastStampKey = key;
-  lastStampOffset = offset;
-  lastStampIso = iso;
-  return iso;
-}
-
-const QUARTER_HOUR_MS = 900_000;
-const WRAPPER_SLACK_MS = 120_000;
 
 /**
- * The zone of nginx's local time, read off a zoned wrapper stamp (docker, RFC 3339 syslog) written when
- * the line was received: the difference rounded to a quarter hour, if the rest is within two minutes.
- * A container's zone often differs from its host's; a wrapper written later (a replay) tells nothing.
+ * Where the trailing fields start: the first `, client: ` from `from`, else the first `, resolver: `,
+ * else the first `, bytes from/to client:`; -1 when none. One pass over the `, ` of the line.
  */
-function offsetFromWrapper(inner: string, wrapperMs: number): number | undefined {
-  const local = Date.UTC(
-    digitsAt(inner, 0, 4),
-    digitsAt(inner, 5, 2) - 1,
-    digitsAt(inner, 8, 2),
-    digitsAt(inner, 11, 2),
-    digitsAt(inner, 14, 2),
-    digitsAt(inner, 17, 2),
-  );
-  const diff = local - wrapperMs;
-  const quarters = Math.round(diff / QUARTER_HOUR_MS);
-  if (Math.abs(quarters) > 14 * 4 || Math.abs(diff - quarters * QUARTER_HOUR_MS) > WRAPPER_SLACK_MS)
-    return undefined;
-  return quarters * 15;
+function fieldsStart(s: string, from: number): number {
+  let resolverAt = -1;
+  let bytesAt = -1;
+  for (let i = s.indexOf(", ", from); i >= 0; i = s.indexOf(", ", i + 1)) {
+    switch (s.charCodeAt(i + 2)) {
+      case 99 /* c */:
+        if (s.startsWith("client: ", i + 2)) return i;
+        break;
+      case 114 /* r */:
+        if (resolverAt < 0 && s.startsWith("resolver: ", i + 2)) resolverAt = i;
+        break;
+      case 98 /* b */:
+        if (bytesAt < 0 && s.startsWith("bytes from/to client:", i + 2)) bytesAt = i;
+        break;
+    }
+  }
+  return resolverAt >= 0 ? resolverAt : bytesAt;
+}
+
+/**
+ * The last ` while ` that starts from `from` to `before`, -1 when none (a forward search: V8's
+ * lastIndexOf is slow, and a message rarely holds more than one).
+ */
+function lastWhileAt(s: string, from: number, before: number): number {
+  let found = -1;
+  for (let i = s.indexOf("while ", from + 1); i >= 0 && i <= before + 1; i = s.indexOf("while ", i + 1)) {
+    if (s.charCodeAt(i - 1) === 32) found = i - 1;
+  }
+  return found;
 }
 
 function unreadable(line: number, text: string, reason: string): Unreadable {
@@ -178,52 +152,66 @@ export function isUnreadable(r: NginxErrorRecord | Unreadable): r is Unreadable 
   return "reason" in r;
 }
 
+/**
+ * The first ` (111: Connection refused)` from `from` to `end`: errno and text; "open" when one is opened
+ * and not closed before `end` (the line was cut in it).
+ */
+function errnoIn(s: string, from: number, end: number): { errno: number; text: string } | "open" | undefined {
+  for (let q = s.indexOf("(", from + 1); q >= 0 && q < end; q = s.indexOf("(", q + 1)) {
+    if (s.charCodeAt(q - 1) !== 32) continue;
+    let d = q + 1;
+    let errno = 0;
+    while (d < end) {
+      const c = s.charCodeAt(d) - 48;
+      if (c < 0 || c > 9) break;
+      errno = errno * 10 + c;
+      d++;
+    }
+    if (d === q + 1 || d + 1 >= end || s.charCodeAt(d) !== 58 || s.charCodeAt(d + 1) !== 32) continue;
+    const close = s.indexOf(")", d + 2);
+    if (close < 0 || close >= end) return "open";
+    // Up to 15 digits the sum is exact; beyond, Number() rounds as the regex-based reading did.
+    if (d - q - 1 > 15) errno = Number(s.slice(q + 1, d));
+    return { errno, text: s.slice(d + 2, close) };
+  }
+  return undefined;
+}
+
+/** Index of the last space of an HTTP request line (`GET /x HTTP/1.1`): most end in ` HTTP/d.d`. */
+function lastSpace(request: string): number {
+  const n = request.length;
+  if (
+    n >= 9 &&
+    request.startsWith(" HTTP/", n - 9) &&
+    request.charCodeAt(n - 3) !== 32 &&
+    request.charCodeAt(n - 2) !== 32 &&
+    request.charCodeAt(n - 1) !== 32
+  ) {
+    return n - 9;
+  }
+  return request.lastIndexOf(" ");
+}
+
+/**
+ * One line (or the lines of one FastCGI stderr message, joined) after its wrappers: `inner`. `stderrAt`
+ * is where `sent in stderr: "` is, when the caller looked already.
+ */
 function parseInner(
   inner: string,
   text: string,
   lineNo: number,
   ctx: ParseContext,
   wrap: Unwrapped | undefined,
+  stderrAt?: number,
 ): NginxErrorRecord | Unreadable {
-  let level: NginxLevel | undefined;
-  let pid: number | undefined;
-  let tid: number | undefined;
-  let conn: number | undefined;
-  let time: string | undefined;
-  let p: number;
-  if (startsWithSlashDate(inner)) {
-    const t = stampToUtc(inner, ctx.utcOffsetMinutes);
-    if (t === null || inner.charCodeAt(19) !== 32 || inner.charCodeAt(20) !== 91 /* [ */) {
-      return notNginx(lineNo, text, inner);
-    }
-    if (t === undefined) return unreadable(lineNo, text, "impossible date");
-    time = t;
-    const close = inner.indexOf("] ", 21);
-    level = close > 0 && close < 28 ? LEVELS[inner.slice(21, close)] : undefined;
-    if (level === undefined) return unreadable(lineNo, text, "unknown level");
-    p = close + 2;
-    const hash = inner.indexOf("#", p);
-    const colon = hash < 0 ? -1 : inner.indexOf(": ", hash);
-    if (colon < 0 || colon - p > 24) return unreadable(lineNo, text, "truncated line");
-    pid = digitsAt(inner, p, hash - p);
-    tid = digitsAt(inner, hash + 1, colon - hash - 1);
-    if (pid < 0 || tid < 0 || hash === p || colon === hash + 1) return notNginx(lineNo, text, inner);
-    p = colon + 2;
-    if (inner.charCodeAt(p) === 42 /* * */) {
-      const sp = inner.indexOf(" ", p);
-      const n = sp < 0 ? -1 : digitsAt(inner, p + 1, sp - p - 1);
-      if (n < 0 || sp === p + 1) return unreadable(lineNo, text, "truncated line");
-      conn = n;
-      p = sp + 1;
-    }
-  } else if (inner.startsWith("nginx: [")) {
-    const close = inner.indexOf("] ", 8);
-    level = close > 0 ? LEVELS[inner.slice(8, close)] : undefined;
-    if (level === undefined) return notNginx(lineNo, text, inner);
-    p = close + 2;
-  } else {
-    return notNginx(lineNo, text, inner);
-  }
+  let head: Head | NoHead | undefined;
+  if (startsWithSlashDate(inner)) head = readStampedHead(inner, ctx.utcOffsetMinutes);
+  else if (inner.startsWith("nginx: [")) head = readStderrHead(inner);
+  if (head === undefined || head === "not nginx") return notNginx(lineNo, text, inner);
+  if (typeof head === "string") return unreadable(lineNo, text, head);
+  const { level, pid, tid, conn } = head;
+  let time = head.time;
+  const p = head.end;
   if (wrap !== undefined) {
     if (pid === undefined) {
       time = wrap.wrapperTime;
@@ -235,28 +223,29 @@ function parseInner(
       if (offset !== undefined && offset !== ctx.utcOffsetMinutes) time = stampToUtc(inner, offset) ?? time;
     }
   }
-  if (p >= inner.length) return unreadable(lineNo, text, "truncated line");
+  const length = inner.length;
+  if (p >= length) return unreadable(lineNo, text, "truncated line");
 
-  const cutByNginx = inner.length >= NGINX_LINE_LIMIT / 3 && utf8Length(inner) >= NGINX_LINE_LIMIT;
-  if (!cutByNginx && inner.charCodeAt(inner.length - 1) === 36 /* $ */) {
+  const cutByNginx =
+    length >= NGINX_LINE_LIMIT || (length >= NGINX_LINE_LIMIT / 3 && utf8Length(inner) >= NGINX_LINE_LIMIT);
+  if (!cutByNginx && inner.charCodeAt(length - 1) === 36 /* $ */) {
     return unreadable(lineNo, text, "truncated line (pager $)");
   }
 
   // Where the message ends: FastCGI stderr text is arbitrary, so look for the fields after its closing quote.
+  // (No `sent in stderr` can start inside the stamp, level and pids: looking from 0 or from p is the same.)
+  const stderr = stderrAt ?? stderrOpenAt(inner, p);
   let from = p;
-  const stderrAt = inner.indexOf(STDERR_OPEN, p);
-  if (stderrAt >= 0) {
+  if (stderr >= 0) {
     const closeQuote = inner.lastIndexOf('" while ');
-    from = closeQuote > stderrAt ? closeQuote : inner.length;
+    from = closeQuote > stderr ? closeQuote : length;
   }
-  let fieldsAt = inner.indexOf(", client: ", from);
-  if (fieldsAt < 0) fieldsAt = inner.indexOf(", resolver: ", from);
-  if (fieldsAt < 0) fieldsAt = inner.indexOf(", bytes from/to client:", from);
-  const coreEnd = fieldsAt < 0 ? inner.length : fieldsAt;
+  const fieldsAt = fieldsStart(inner, from);
+  const coreEnd = fieldsAt < 0 ? length : fieldsAt;
   let action: string | undefined;
   let msgEnd = coreEnd;
-  const whileAt = inner.lastIndexOf(" while ", coreEnd - 1);
-  if (whileAt >= from || (stderrAt < 0 && whileAt >= p)) {
+  const whileAt = lastWhileAt(inner, from, coreEnd - 1);
+  if (whileAt >= 0) {
     action = inner.slice(whileAt + 7, coreEnd);
     msgEnd = whileAt;
   }
@@ -264,13 +253,13 @@ function parseInner(
 
   let errno: number | undefined;
   let errnoText: string | undefined;
-  if (stderrAt < 0 && message.includes(" (")) {
-    const e = ERRNO.exec(message);
-    if (e?.[1] !== undefined) {
-      errno = Number(e[1]);
-      errnoText = e[2];
-    } else if (!cutByNginx && fieldsAt < 0 && ERRNO_OPEN.test(message)) {
-      return unreadable(lineNo, text, "truncated line");
+  if (stderr < 0) {
+    const e = errnoIn(inner, p, msgEnd);
+    if (e === "open") {
+      if (!cutByNginx && fieldsAt < 0) return unreadable(lineNo, text, "truncated line");
+    } else if (e !== undefined) {
+      errno = e.errno;
+      errnoText = e.text;
     }
   }
 
@@ -279,14 +268,13 @@ function parseInner(
 
   const upstream = f?.upstream;
   const found = findTarget(message, upstream);
-  const stream = f?.bytes !== undefined;
   const subrequest = f?.subrequest;
   const verdict = classify({
     message,
     errno,
     action,
     target: found?.target,
-    stream,
+    stream: f?.bytes !== undefined,
     subrequest: subrequest !== undefined,
   });
 
@@ -297,7 +285,7 @@ function parseInner(
     const sp = request.indexOf(" ");
     if (sp > 0) {
       method = request.slice(0, sp);
-      const last = request.lastIndexOf(" ");
+      const last = lastSpace(request);
       path = last > sp ? request.slice(sp + 1, last) : request.slice(sp + 1);
     }
   }
@@ -334,13 +322,6 @@ function parseInner(
     status: verdict.status,
     truncated: cutByNginx ? true : undefined,
   };
-}
-
-/** A line that starts a FastCGI stderr message and does not close it: more lines follow. */
-function opensStderr(inner: string): boolean {
-  const at = inner.indexOf(STDERR_OPEN);
-  if (at < 0) return false;
-  return !closesStderr(inner, at + STDERR_OPEN.length);
 }
 
 function closesStderr(inner: string, from: number): boolean {
@@ -393,11 +374,13 @@ export const nginxErrorParser: Parser<NginxErrorRecord> = {
           wrap = unwrap(text);
           inner = wrap.inner;
         }
-        if (opensStderr(inner)) {
+        // A line that starts a FastCGI stderr message and does not close it: more lines follow.
+        const stderrAt = stderrOpenAt(inner, 0);
+        if (stderrAt >= 0 && !closesStderr(inner, stderrAt + STDERR_OPEN.length)) {
           pending = { texts: [text], inners: [inner], lineNo, wrap, unwrapped: inner !== text };
           return;
         }
-        emit(parseInner(inner, text, lineNo, ctx, wrap));
+        emit(parseInner(inner, text, lineNo, ctx, wrap, stderrAt));
       },
       end() {
         flush();

@@ -16,7 +16,8 @@ export interface WorkerDiagnoser {
   close(): Promise<void>;
 }
 
-type Reply = { id: number; diagnosis: Diagnosis } | { id: number; error: string };
+type Reply = { id: number; diagnosis: Diagnosis; archive: Uint8Array } | { id: number; error: string };
+type Diagnosed = { diagnosis: Diagnosis; archive: Buffer };
 
 /**
  * Diagnose on a worker thread, so that parsing a large bundle never stalls the server's event loop (the
@@ -33,7 +34,7 @@ export function workerDiagnoser(playbookPath: string): WorkerDiagnoser {
   loadPlaybook(playbookPath);
   let worker: Worker | undefined;
   let next = 1;
-  const waiting = new Map<number, { resolve: (d: Diagnosis) => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (d: Diagnosed) => void; reject: (e: Error) => void }>();
   const failAll = (e: Error) => {
     for (const w of waiting.values()) w.reject(e);
     waiting.clear();
@@ -47,7 +48,11 @@ export function workerDiagnoser(playbookPath: string): WorkerDiagnoser {
       if (!p) return;
       waiting.delete(m.id);
       if ("error" in m) p.reject(new Error(m.error));
-      else p.resolve(m.diagnosis);
+      else
+        p.resolve({
+          diagnosis: m.diagnosis,
+          archive: Buffer.from(m.archive.buffer, m.archive.byteOffset, m.archive.byteLength),
+        });
     });
     w.on("error", (e) => failAll(e));
     w.on("exit", (code) => {
@@ -61,7 +66,7 @@ export function workerDiagnoser(playbookPath: string): WorkerDiagnoser {
       worker ??= start();
       const id = next++;
       const w = worker;
-      return new Promise<Diagnosis>((resolve, reject) => {
+      return new Promise<Diagnosed>((resolve, reject) => {
         waiting.set(id, { resolve, reject });
         w.postMessage({ id, bundle });
       });

@@ -18,8 +18,11 @@ export interface InvestigateRequest {
   requestedBy: string;
 }
 
-/** Bundle in, diagnosis out: in-process for the CLI, in a worker thread for the server. */
-export type Diagnoser = (bundle: Bundle) => Promise<Diagnosis>;
+/**
+ * Bundle in, diagnosis out: in-process for the CLI, in a worker thread for the server. A diagnoser may
+ * also return the bundle masked and gzipped (`archive`), done off the caller's thread.
+ */
+export type Diagnoser = (bundle: Bundle) => Promise<Diagnosis | { diagnosis: Diagnosis; archive: Buffer }>;
 
 export interface InvestigateDeps {
   config: Config;
@@ -38,6 +41,8 @@ export interface Investigation {
   durationMs: number;
   /** Of which collection over SSH. */
   collectMs: number;
+  /** The bundle, secrets masked, as gzipped JSON, when the diagnoser made it. */
+  archive?: Buffer;
 }
 
 /** Every host an investigation of `service` asks, gateways first. */
@@ -111,7 +116,8 @@ export async function investigate(req: InvestigateRequest, deps: InvestigateDeps
   const startedAt = now();
   const bundle = await collectService(req, deps);
   const collectMs = now() - startedAt;
-  const diagnosis = await deps.diagnose(bundle);
+  const out = await deps.diagnose(bundle);
+  const diagnosis: Diagnosis = "archive" in out ? out.diagnosis : out;
   return {
     bundle,
     diagnosis,
@@ -119,5 +125,6 @@ export async function investigate(req: InvestigateRequest, deps: InvestigateDeps
     startedAt,
     durationMs: now() - startedAt,
     collectMs,
+    ...("archive" in out ? { archive: out.archive } : {}),
   };
 }

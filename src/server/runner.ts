@@ -1,3 +1,5 @@
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
 import type { Config } from "../config/schema.js";
 import { maskBundle } from "../diagnosis/mask-bundle.js";
 import type { Diagnosis } from "../diagnosis/types.js";
@@ -34,6 +36,7 @@ export interface RunnerOptions {
 }
 
 const MAX_ATTEMPTS = 3;
+const gzipAsync = promisify(gzip);
 
 /** The parent message's outbox id of a run that started a thread. */
 export const parentIdOf = (runId: string) => `${runId}.parent`;
@@ -151,7 +154,8 @@ export class Runner {
         },
       );
       await this.report(run, channel, parentId, result.diagnosis, result.durationMs);
-      const masked = maskBundle(result.bundle);
+      // The worker masks and compresses the bundle; from sources (tests) it is done here, off the hot path.
+      const bundleGz = result.archive ?? (await gzipAsync(JSON.stringify(maskBundle(result.bundle).bundle)));
       await store.finishRun(run.id, {
         finishedAt: this.o.now(),
         durationMs: result.durationMs,
@@ -161,7 +165,7 @@ export class Runner {
         verdicts: result.diagnosis.verdicts.map((v) => ({ target: v.target, cause: v.cause })),
         status: result.diagnosis.status,
         diagnosisJson: JSON.stringify(result.diagnosis),
-        bundleJson: JSON.stringify(masked.bundle),
+        bundleGz,
       });
       this.observe(run, result.diagnosis, result.durationMs, hosts, {
         queued_ms: result.startedAt - run.createdAt,

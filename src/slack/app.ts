@@ -128,11 +128,9 @@ export function registerHandlers(app: App, deps: BotDeps): void {
       if (r?.run) await store.linkRunToIncident(r.run.id, incident.id, now());
       return { ...r, incidentChannel: incident.channel };
     }
-    const active = await store.activeRun(service, w.channel);
-    if (active) return { joined: active };
     const id = randomUUID();
     const ms = windowMs ?? config.defaults.window;
-    const run = await store.createRun(
+    const { run, created } = await store.createRunIfIdle(
       {
         id,
         service,
@@ -146,6 +144,7 @@ export function registerHandlers(app: App, deps: BotDeps): void {
       },
       now(),
     );
+    if (!created) return { joined: run };
     await outbox.post(
       parentIdOf(id),
       w.channel,
@@ -166,11 +165,9 @@ export function registerHandlers(app: App, deps: BotDeps): void {
     source: RunSource,
   ) {
     if (!previous.channel || !previous.parentOutboxId) return;
-    const active = await store.activeRun(previous.service, previous.channel);
-    if (active) return { joined: active };
     const id = randomUUID();
     const ms = windowMs ?? Math.max(60_000, (previous.createdAt - previous.sinceMs) | 0);
-    const run = await store.createRun(
+    const { run, created } = await store.createRunIfIdle(
       {
         id,
         service: previous.service,
@@ -186,6 +183,7 @@ export function registerHandlers(app: App, deps: BotDeps): void {
       },
       now(),
     );
+    if (!created) return { joined: run };
     await store.recordAction({ runId: previous.id, user, action: "rerun", at: now(), detail: run.id });
     await outbox.edit(
       `${id}.progress.0`,

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "./migrations.js";
 import { SqliteStore } from "./sqlite.js";
@@ -61,6 +62,14 @@ describe("SqliteStore", () => {
     expect((await store.claimOutbox("new", 200, 10, 60_000)).map((e) => e.id)).toEqual(["p"]);
   });
 
+  it("requests that arrive together start one run: the others join it", async () => {
+    const results = await Promise.all(["a", "b", "c"].map((id) => store.createRunIfIdle(run(id), 10)));
+    expect(results.map((r) => r.created)).toEqual([true, false, false]);
+    expect(new Set(results.map((r) => r.run.id))).toEqual(new Set(["a"]));
+    await store.failRun("a", "x", 20);
+    expect((await store.createRunIfIdle(run("d"), 30)).created).toBe(true);
+  });
+
   it("finishing a run keeps its verdicts, diagnosis and gzipped bundle", async () => {
     await store.createRun(run("r1"), 10);
     await store.finishRun("r1", {
@@ -70,7 +79,7 @@ describe("SqliteStore", () => {
       verdicts: [{ target: "127.0.0.11:18080", cause: "oom_killed" }],
       status: "failing",
       diagnosisJson: '{"d":1}',
-      bundleJson: '{"b":"x".repeat(10)}',
+      bundleGz: gzipSync('{"b":"x".repeat(10)}'),
     });
     const r = await store.getRun("r1");
     expect(r?.state).toBe("done");

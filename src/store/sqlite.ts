@@ -1,4 +1,5 @@
-import { gunzipSync, gzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { gunzip } from "node:zlib";
 import Database from "better-sqlite3";
 import type { Decision, IncidentView } from "../incidents/lifecycle.js";
 import { MIGRATIONS } from "./migrations.js";
@@ -23,6 +24,8 @@ import {
 } from "./types.js";
 
 type Row = Record<string, unknown>;
+
+const gunzipAsync = promisify(gunzip);
 
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
@@ -148,6 +151,23 @@ export class SqliteStore implements Store {
     return created;
   }
 
+  async createRunIfIdle(run: NewRun, now: number): Promise<{ run: Run; created: boolean }> {
+    const tx = this.db.transaction((): { id: string; created: boolean } => {
+      const active = this.db
+        .prepare(
+          "SELECT id FROM runs WHERE service = ? AND channel = ? AND state IN ('queued', 'running') ORDER BY created_at DESC LIMIT 1",
+        )
+        .get(run.service, run.channel ?? null) as { id: string } | undefined;
+      if (active) return { id: active.id, created: false };
+      this.createRunSync(run, now);
+      return { id: run.id, created: true };
+    });
+    const r = tx.immediate();
+    const stored = await this.getRun(r.id);
+    if (!stored) throw new Error(`run ${r.id} was not stored`);
+    return { run: stored, created: r.created };
+  }
+
   private createRunSync(run: NewRun, now: number): void {
     this.db
       .prepare(
@@ -220,7 +240,7 @@ export class SqliteStore implements Store {
         JSON.stringify(result.verdicts),
         result.status,
         result.diagnosisJson,
-        gzipSync(result.bundleJson),
+        result.bundleGz,
         id,
       );
   }
@@ -263,7 +283,7 @@ export class SqliteStore implements Store {
     const r = this.db.prepare("SELECT bundle FROM runs WHERE id = ?").get(id) as
       | { bundle: Buffer | null }
       | undefined;
-    return r?.bundle ? gunzipSync(r.bundle).toString("utf8") : undefined;
+    return r?.bundle ? (await gunzipAsync(r.bundle)).toString("utf8") : undefined;
   }
 
   async recentRuns(limit: number): Promise<Run[]> {

@@ -110,9 +110,9 @@ export interface RunResult {
   hostsFailed: Run["hostsFailed"];
   verdicts: Run["verdicts"];
   status: NonNullable<Run["status"]>;
-  /** The diagnosis as JSON text, and the masked bundle, kept for "Full evidence". */
+  /** The diagnosis as JSON text, and the masked bundle as gzipped JSON, kept for "Full evidence". */
   diagnosisJson: string;
-  bundleJson: string;
+  bundleGz: Buffer;
 }
 
 export const OutboxKind = z.enum([
@@ -181,6 +181,12 @@ export type Action = z.infer<typeof Action>;
 export interface Store {
   createRun(run: NewRun, now: number): Promise<Run>;
   getRun(id: string): Promise<Run | undefined>;
+  /**
+   * Create the run unless a run of the same service is queued or running for the same channel: then that
+   * one is returned (`created: false`). Check and create are one transaction, so requests that arrive
+   * together start one run.
+   */
+  createRunIfIdle(run: NewRun, now: number): Promise<{ run: Run; created: boolean }>;
   /** The next queued run, or a running one whose lease ran out (its worker died): leased to `owner`. */
   claimRun(owner: string, now: number, leaseMs: number): Promise<Run | undefined>;
   renewRun(id: string, owner: string, leaseUntil: number): Promise<boolean>;
