@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --json] [-- --only parse|collect|slack]: speed and memory figures, one table.
+// npm run bench [-- --json] [-- --only parse|collect|slack|alerts]: speed and memory figures, one table.
 import { execFileSync, spawnSync } from "node:child_process";
 import {
   closeSync,
@@ -162,6 +162,30 @@ if (!only || only === "slack") {
     );
     if (r.status !== 0)
       throw new Error(`scripts/bench-slack.ts exited ${r.status}${json ? `: ${r.stderr}` : ""}`);
+    const out = JSON.parse(r.stdout);
+    Object.assign(figures, out.figures);
+    rows.push(...out.rows);
+  }
+}
+
+if (!only || only === "alerts") {
+  if (process.getuid?.() !== 0) {
+    log("alerts: skipped (the lab needs root)");
+    figures.alerts = { skipped: "needs root" };
+    rows.push(["webhook intake and first 502 → thread (lab)", "skipped: needs root", "", ""]);
+  } else {
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", `${root}scripts/bench-alerts.ts`, ...(json ? ["--quiet"] : [])],
+      {
+        cwd: root,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", json ? "pipe" : "inherit"],
+        maxBuffer: 16 << 20,
+      },
+    );
+    if (r.status !== 0)
+      throw new Error(`scripts/bench-alerts.ts exited ${r.status}${json ? `: ${r.stderr}` : ""}`);
     const out = JSON.parse(r.stdout);
     Object.assign(figures, out.figures);
     rows.push(...out.rows);
