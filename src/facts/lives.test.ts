@@ -107,3 +107,19 @@ describe("lives, from PM2 7.0.4's real log", () => {
     expect(worker.gaveUp).toBeUndefined();
   });
 });
+
+describe("lives, from Docker's State (a public report's real output)", () => {
+  it("a container restarting after exit 2: its last start and exit, 30 ms apart", () => {
+    const state = fixture("docker", "state-json-restarting.txt");
+    const line = JSON.stringify({ Name: "/weaveplugin", RestartCount: 4, State: JSON.parse(state) });
+    const bundle = bundleOf([["docker-inspect", "docker", `${line}\n`]]);
+    const w = windowOf({ since: "2015-12-11T16:00:00.000Z", until: "2015-12-11T17:00:00.000Z" });
+    const lives = supervisedLives(parseBundle(bundle), "app-1", "weaveplugin", w);
+    expect(lives.supervisor).toBe("docker");
+    expect(lives.starts.map((s) => new Date(s.ms).toISOString())).toEqual(["2015-12-11T16:30:57.160Z"]);
+    expect(lives.exits.map((e) => [e.code, e.status, new Date(e.ms).toISOString()])).toEqual([
+      ["exited", 2, "2015-12-11T16:30:57.190Z"],
+    ]);
+    expect(lives.now).toMatchObject({ running: false, state: "restarting", restarts: 4 });
+  });
+});
