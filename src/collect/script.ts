@@ -2,6 +2,7 @@ import { shQuote } from "./shell-quote.js";
 import {
   AWK_BOUNDARY,
   AWK_COUNT,
+  AWK_DATED,
   AWK_DMESG,
   AWK_KEEP,
   AWK_PROBE,
@@ -115,6 +116,7 @@ export function buildScript(sections: SectionSpec[], opts: ScriptOptions): strin
       constant("W_PROBE", AWK_PROBE),
       constant("W_BOUNDARY", AWK_BOUNDARY),
       constant("W_KEEP", AWK_KEEP),
+      constant("W_DATED", AWK_DATED),
       SH_LOG.trim(),
       SH_LOG_INIT.trim(),
     );

@@ -265,6 +265,97 @@ describe("log-window: rotated files", () => {
   });
 });
 
+describe("log-window: rotated files with date suffixes (logrotate dateext)", () => {
+  const T0 = Date.UTC(2026, 10, 22, 0, 0, 0) / 1000;
+  const env = { TZ: "UTC" };
+  const block = (from: number, n: number) =>
+    Array.from(
+      { length: n },
+      (_, i) => nginxLine(wall(T0 + from + i, 0), from + i) + (i % 97 === 0 ? TRACE : ""),
+    ).join("");
+  const part = (from: number, n: number, since: number) => {
+    const lines = block(from, n);
+    const at = lines.indexOf(wall(T0 + since, 0));
+    return at < 0 ? (since < from ? lines : "") : lines.slice(at);
+  };
+  const folder = (name: string) => {
+    const d = join(dir, name);
+    mkdirSync(d);
+    return join(d, "error.log");
+  };
+
+  it("reads -YYYYMMDD and -YYYYMMDD.gz newest date first, output oldest first, when the window reaches them", async () => {
+    const base = folder("dated");
+    // listed by name these come oldest first; a bare `ls` order would read them backwards
+    writeFileSync(`${base}-20261121.gz`, Buffer.from("not gzip, and before the window: never read"));
+    writeFileSync(`${base}-20261122.gz`, gzipSync(block(1000, 1000)));
+    writeFileSync(`${base}-20261123`, block(2000, 1000));
+    writeFileSync(base, block(3000, 1000));
+    // not rotations of error.log: another log, a name that is no date, an impossible date, a directory
+    writeFileSync(`${base}.bak-20261124`, "other\n");
+    writeFileSync(`${base}-old`, "old\n");
+    writeFileSync(`${base}-20261399`, "no such date\n");
+    mkdirSync(`${base}-20261124`);
+    const { get } = await collect([logWin("log", base)], T0 + 1500, { env });
+    const want = part(1000, 1000, 1500) + block(2000, 1000) + block(3000, 1000);
+    expect(get("log").stderr).toBe("");
+    expect(get("log")).toMatchObject({ exitCode: 0, truncated: false, bytes: Buffer.byteLength(want) });
+    expect(get("log").stdout === want).toBe(true);
+
+    const inCurrent = await collect([logWin("log", base)], T0 + 3500, { env });
+    expect(inCurrent.get("log").stdout === part(3000, 1000, 3500)).toBe(true);
+    const inNewest = await collect([logWin("log", base)], T0 + 2500, { env });
+    expect(inNewest.get("log").stdout === part(2000, 1000, 2500) + block(3000, 1000)).toBe(true);
+    const plain = await collect([logWin("log", base, 1 << 20, false)], T0 + 1500, { env });
+    expect(plain.get("log").stdout === block(3000, 1000)).toBe(true);
+  });
+
+  it("orders hourly names (dateformat -%Y%m%d%H) by hour, the newest already compressed", async () => {
+    const base = folder("hourly");
+    writeFileSync(`${base}-2026112209.gz`, gzipSync(block(1000, 600)));
+    writeFileSync(`${base}-2026112210.gz`, gzipSync(block(1600, 600)));
+    writeFileSync(`${base}-2026112211.gz`, gzipSync(block(2200, 600)));
+    writeFileSync(base, block(2800, 600));
+    const { get } = await collect([logWin("log", base)], T0 + 1700, { env });
+    const want = part(1600, 600, 1700) + block(2200, 600) + block(2800, 600);
+    expect(get("log").stderr).toBe("");
+    expect(get("log").stdout === want).toBe(true);
+  });
+
+  it("reads -%Y-%m-%d names, prefers the plain file while logrotate compresses its twin, then old numbered files", async () => {
+    const base = folder("dashed");
+    writeFileSync(`${base}.1`, block(500, 500));
+    writeFileSync(`${base}-2026-11-22`, block(1000, 1000));
+    writeFileSync(`${base}-2026-11-22.gz`, gzipSync(block(1000, 1000)));
+    writeFileSync(`${base}-2026-11-23`, block(2000, 1000));
+    writeFileSync(base, block(3000, 1000));
+    const { get } = await collect([logWin("log", base)], T0 + 700, { env });
+    const want = part(500, 500, 700) + block(1000, 1000) + block(2000, 1000) + block(3000, 1000);
+    expect(get("log").stderr).toBe("");
+    expect(get("log").stdout === want).toBe(true);
+  });
+
+  it("shares the byte cap across dated files, newest bytes first, and says it cut", async () => {
+    const base = folder("dated-cap");
+    writeFileSync(`${base}-20261122.gz`, gzipSync(block(1000, 1000)));
+    writeFileSync(`${base}-20261123`, block(2000, 1000));
+    writeFileSync(base, block(3000, 1000));
+    const newer = block(2000, 1000) + block(3000, 1000);
+    const { get } = await collect([logWin("log", base, Buffer.byteLength(newer) + 5000)], T0 + 1200, { env });
+    const got = get("log");
+    expect(got.truncated).toBe(true);
+    expect(got.stdout.endsWith(newer)).toBe(true);
+    const older = got.stdout.slice(0, got.stdout.length - newer.length);
+    expect(Buffer.byteLength(older)).toBeGreaterThan(5000 - 400);
+    expect(Buffer.byteLength(older)).toBeLessThanOrEqual(5000);
+    expect(part(1000, 1000, 1200).endsWith(older)).toBe(true);
+
+    const exact = await collect([logWin("log", base, Buffer.byteLength(newer))], T0 + 1200, { env });
+    expect(exact.get("log").truncated).toBe(true);
+    expect(exact.get("log").stdout === newer).toBe(true);
+  });
+});
+
 describe("log-window: 1 GB file", () => {
   it("finds a 2 MB window at the end of a 1 GB log by seeking, not reading", async () => {
     const path = join(dir, "huge.log");

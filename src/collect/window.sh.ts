@@ -109,6 +109,27 @@ END { for (i = h; i < n; i++) print b[i]; if (cut) print "lt=1" | "cat >&4" }
 `;
 
 /**
+ * Rotated names of logrotate's `dateext`: reads a directory listing on stdin and prints, for each name
+ * `b` followed by a date (`-%Y%m%d`, `-%Y%m%d%H`, `-%Y-%m-%d`, `-%Y%m%d-%s`: digits and dashes whose
+ * first eight digits are a date), optionally `.gz`, `KEY PLAIN SUFFIX`: the digits padded to a fixed
+ * width (so that `sort -r` puts the newest first), 1 for a plain file (preferred over its `.gz` twin
+ * while logrotate compresses it), and the suffix to append to the log's path. These come before the
+ * numbered `.1`, `.2` ...: a host that turned `dateext` on keeps its older numbered files.
+ */
+export const AWK_DATED = raw`
+index($0, b) == 1 {
+  s = substr($0, length(b) + 1); g = sub(/\.gz$/, "", s)
+  if (s !~ /^[0-9][0-9-]*$/) next
+  d = s; gsub(/-/, "", d)
+  if (length(d) < 8 || length(d) > 24) next
+  y = substr(d, 1, 4) + 0; m = substr(d, 5, 2) + 0; n = substr(d, 7, 2) + 0
+  if (y < 1970 || y > 2999 || m < 1 || m > 12 || n < 1 || n > 31) next
+  while (length(d) < 24) d = d "0"
+  printf "%s %d -%s%s\n", d, g ? 0 : 1, s, g ? ".gz" : ""
+}
+`;
+
+/**
  * dmesg filter: keeps lines whose `[ seconds.micro]` uptime stamp is >= the window start in uptime
  * seconds (since - (now - up)); unstamped lines follow the fate of the stamped line before them (kept
  * when there is none). `now` has whole seconds and the printk clock may drift from wall time, so lines
@@ -235,8 +256,11 @@ w_dmesg() {
  *
  * With rotation, when the file's first stamp is at or after the window start (or it has none yet,
  * just rotated) the rotated files are read too, newest first, until one starts before the window:
- * `PATH.1`, `PATH.2` ... searched the same way, and `PATH.N.gz` decompressed through AWK_KEEP, which
- * cannot seek. The cap is shared, newest bytes first; output goes oldest first.
+ * logrotate's `dateext` names (`PATH-20261125`, `PATH-2026112513`, `PATH-2026-11-25`, each maybe
+ * `.gz`), newest date first, then `PATH.1`, `PATH.2` ... (see AWK_DATED for the order). Plain files are
+ * searched the same way; a `.gz` is decompressed through AWK_KEEP, which cannot seek, and so is every
+ * file older than it. At most 30 rotated files are looked at. The cap is shared, newest bytes first;
+ * output goes oldest first.
  *
  * The end marker says `probed=BYTES`: at most how many bytes the searches read (blocks asked of dd).
  */
@@ -315,51 +339,63 @@ w_log() {
     return 2
   fi
   if [ ! -r "$1" ]; then echo "why502: $1: Permission denied" >&2; return 1; fi
-  w_b=$2 w_i=0 w_pl= w_gz= w_lt=0 w_pb=0
-  while :; do
-    if [ "$w_i" -eq 0 ]; then w_g=$1 w_z=0
-    elif [ -f "$1.$w_i" ]; then w_g=$1.$w_i w_z=0
-    elif [ -f "$1.$w_i.gz" ]; then w_g=$1.$w_i.gz w_z=1
-    else break
-    fi
-    if [ ! -r "$w_g" ]; then echo "why502: $w_g: Permission denied" >&2; break; fi
-    if [ "$w_z" -eq 0 ] && [ -z "$w_gz" ]; then
-      w_s=$(w_size "$w_g")
-      w_find "$w_g" "$w_s"
-      if [ $((w_s - w_a)) -gt "$w_b" ]; then w_a=$(w_bound "$w_g" $((w_s - w_b))); w_lt=1; fi
-      w_pl="$w_i:$w_a:$((w_s - w_a)) $w_pl"
-      w_b=$((w_b - (w_s - w_a)))
-    else
-      if [ "$w_z" -eq 1 ]; then
-        w_p=$(gzip -dc "$w_g" 2>/dev/null | head -c 1048576 | LC_ALL=C awk -v base=0 -v skip=0 -v end=1 -v size=1 \
-          -v k= -v hz="$W_Z" -v cy="$W_CY" -v cm="$W_CM" "$W_TIME$W_PROBE")
-      else
-        w_p=$(w_probe "$w_g" "$(w_size "$w_g")" 0 128 "")
-      fi
-      w_fk=$\{w_p#* }
-      w_gz="$w_i:$w_z $w_gz"
-    fi
-    [ "$3" -eq 1 ] && [ "$w_lt" -eq 0 ] || break
-    case $w_fk in none) break ;; '') ;; *) [ "$w_fk" -ge "$W_SK" ] || break ;; esac
-    w_i=$((w_i + 1))
-    [ "$w_i" -le 30 ] || break
-    if [ "$w_b" -le 0 ]; then
-      if [ -f "$1.$w_i" ] || [ -f "$1.$w_i.gz" ]; then w_lt=1; fi
-      break
-    fi
-  done
+  w_b=$2 w_pl= w_gz= w_lt=0 w_pb=0
+  if w_one "$1" @ "$3"; then
+    for w_sf in $(w_rot "$1"); do
+      if [ "$w_b" -le 0 ]; then w_lt=1; break; fi
+      w_one "$1" "$w_sf" "$3" || break
+    done
+  fi
   if [ -n "$w_gz" ]; then
     for w_e in $w_gz; do
-      if [ "$\{w_e#*:}" -eq 1 ]; then gzip -dc "$1.$\{w_e%:*}.gz"; else cat "$1.$\{w_e%:*}"; fi
+      case $w_e in @) cat "$1" ;; *.gz) gzip -dc "$1$w_e" ;; *) cat "$1$w_e" ;; esac
     done | LC_ALL=C awk -v k="$W_SK" -v cap="$w_b" -v hz="$W_Z" -v cy="$W_CY" -v cm="$W_CM" "$W_TIME$W_KEEP"
   fi
   for w_e in $w_pl; do
     w_j=$\{w_e%%:*} w_x=$\{w_e#*:}
-    if [ "$w_j" -eq 0 ]; then w_g=$1; else w_g=$1.$w_j; fi
+    if [ "$w_j" = @ ]; then w_g=$1; else w_g=$1$w_j; fi
     w_emit "$w_g" "$\{w_x%:*}" "$\{w_x#*:}"
   done
   [ "$w_lt" -eq 1 ] && echo "lt=1" >&4
   echo "pb=$((w_pb * 8192))" >&4
+  return 0
+}
+w_rot() {
+  {
+    ls -1 "$\{1%/*}/" 2>/dev/null | LC_ALL=C awk -v b="$\{1##*/}-" "$W_DATED" | LC_ALL=C sort -r |
+      LC_ALL=C awk '!s[$1]++ { print $3 }'
+    w_ri=1
+    while [ "$w_ri" -le 30 ]; do
+      if [ -f "$1.$w_ri" ]; then echo ".$w_ri"
+      elif [ -f "$1.$w_ri.gz" ]; then echo ".$w_ri.gz"
+      else break
+      fi
+      w_ri=$((w_ri + 1))
+    done
+  } | head -n 30
+}
+w_one() {
+  case $2 in @) w_g=$1 w_z=0 ;; *.gz) w_g=$1$2 w_z=1 ;; *) w_g=$1$2 w_z=0 ;; esac
+  case $2 in @) ;; *) [ -f "$w_g" ] || return 0 ;; esac
+  if [ ! -r "$w_g" ]; then echo "why502: $w_g: Permission denied" >&2; return 1; fi
+  if [ "$w_z" -eq 0 ] && [ -z "$w_gz" ]; then
+    w_s=$(w_size "$w_g")
+    w_find "$w_g" "$w_s"
+    if [ $((w_s - w_a)) -gt "$w_b" ]; then w_a=$(w_bound "$w_g" $((w_s - w_b))); w_lt=1; fi
+    w_pl="$2:$w_a:$((w_s - w_a)) $w_pl"
+    w_b=$((w_b - (w_s - w_a)))
+  else
+    if [ "$w_z" -eq 1 ]; then
+      w_p=$(gzip -dc "$w_g" 2>/dev/null | head -c 1048576 | LC_ALL=C awk -v base=0 -v skip=0 -v end=1 -v size=1 \
+        -v k= -v hz="$W_Z" -v cy="$W_CY" -v cm="$W_CM" "$W_TIME$W_PROBE")
+    else
+      w_p=$(w_probe "$w_g" "$(w_size "$w_g")" 0 128 "")
+    fi
+    w_fk=$\{w_p#* }
+    w_gz="$2 $w_gz"
+  fi
+  [ "$3" -eq 1 ] && [ "$w_lt" -eq 0 ] || return 1
+  case $w_fk in none) return 1 ;; '') ;; *) [ "$w_fk" -ge "$W_SK" ] || return 1 ;; esac
   return 0
 }
 `;
