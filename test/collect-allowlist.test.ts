@@ -83,6 +83,7 @@ describe("only allowlisted, quoted commands reach a host", () => {
         "nginx-conf",
         "nginx-error-log",
         "ps",
+        "ps-parent",
         "ss",
       ].sort(),
     );

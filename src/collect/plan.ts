@@ -36,6 +36,7 @@ export const TEMPLATE_IDS = [
   "pm2-log",
   "docker-inspect",
   "docker-logs",
+  "ps-parent",
 ] as const;
 export type TemplateId = (typeof TEMPLATE_IDS)[number];
 
@@ -177,6 +178,24 @@ function sinceShown(section: PlannedSection, sinceEpoch: number): PlannedSection
   return section;
 }
 
+/**
+ * With no supervisor configured (a pid file or a process name), the process's parent, if it has one other than
+ * init: supervisord, PM2's daemon or a container shim there says who restarts it, though the config does not.
+ */
+function parentShell(p: ProcessSpec): string | undefined {
+  let pid: string;
+  if ("pid_file" in p) pid = `pid=$(cat ${shQuote(p.pid_file)} 2>/dev/null)`;
+  else if ("name" in p) pid = `pid=$(ps -o pid= -C ${shQuote(p.name)} | head -n 1 | tr -d ' ')`;
+  else return undefined;
+  return [
+    pid,
+    `case "$pid" in ''|0|*[!0-9]*) exit 0;; esac`,
+    `ppid=$(ps -o ppid= -p "$pid" | tr -d ' ')`,
+    `case "$ppid" in ''|0|1|*[!0-9]*) exit 0;; esac`,
+    `LC_ALL=C ps -o pid,lstart,etimes,args -p "$ppid"`,
+  ].join("; ");
+}
+
 /** What a supervisor other than systemd says about the process: its status and its own log. */
 function supervisorSections(p: ProcessSpec, sinceEpoch: number, maxBytes: number): PlannedSection[] {
   if ("supervisord" in p) {
@@ -276,6 +295,9 @@ export function backendSections(b: BackendTarget, sinceEpoch: number, maxBytes: 
   const out = common();
   const ps = b.process && psShell(b.process);
   if (b.process && ps) out.push(command("ps", "ps", ps, "ps", psSource(b.process)));
+  const parent = b.process && parentShell(b.process);
+  if (b.process && parent)
+    out.push(command("ps-parent", "ps-parent", parent, "ps", `parent of ${psSource(b.process)}`));
   out.push(
     command("ss", "ss", `ss -ltnpH ${shQuote(`sport = :${b.port}`)}`, "ss", `ss -ltnp sport = :${b.port}`),
   );

@@ -45,6 +45,7 @@ export type BackendFacts = Pick<
   | "exitSignal"
   | "fatalLine"
   | "supervisor"
+  | "supervisorSeen"
   | "starts"
   | "lives"
   | "lifeMaxSeconds"
@@ -108,6 +109,7 @@ const NONE: BackendFacts = {
   exitSignal: "",
   fatalLine: "",
   supervisor: "",
+  supervisorSeen: "",
   starts: 0,
   lives: 0,
   lifeMaxSeconds: 0,
@@ -152,12 +154,20 @@ export function analyseBackend(
     else cite.listener.push(absence(listeners[0], `nothing listens on ${ep.host}:${ep.port}`));
   }
 
-  const procs = set.byKind.ps.filter((p) => p.host.name === host.name);
+  // The process's parent is read apart (ps-parent): it tells who restarts it, it is not the service.
+  const procs = set.byKind.ps.filter((p) => p.host.name === host.name && p.command.id !== "ps-parent");
+  const parent = set.byKind.ps
+    .filter((p) => p.host.name === host.name && p.command.id === "ps-parent")
+    .flatMap((p) => p.records)[0];
+  if (parent) {
+    out.supervisorSeen = supervisorOf(parent.args);
+    if (out.supervisorSeen !== "") cite.process.push(refOf(parent));
+  }
   if (procs.length > 0) {
     out.processKnown = true;
-    const current = recordsOf(set, "ps", host.name).sort((a, b) =>
-      (b.startTime ?? "").localeCompare(a.startTime ?? ""),
-    );
+    const current = procs
+      .flatMap((p) => p.records)
+      .sort((a, b) => (b.startTime ?? "").localeCompare(a.startTime ?? ""));
     const newest = current[0];
     if (!newest) cite.process.push(absence(procs[0], "no process of the service is running"));
     if (newest) {
@@ -396,6 +406,15 @@ function lifeFacts(out: BackendFacts, lives: Lives, app: AppRecord[], cite: Cita
     out.lifeMaxSeconds = Math.round((sorted.at(-1) ?? 0) / 100) / 10;
     out.lifeMedianSeconds = Math.round(mid / 100) / 10;
   }
+}
+
+/** The supervisor a parent process's command line names, or "". */
+function supervisorOf(args: string): string {
+  if (/\bsupervisord\b/.test(args)) return "supervisord";
+  if (/^PM2 v[\d.]+: God Daemon|\bpm2\b.*\bDaemon\b|^PM2 v/.test(args)) return "pm2";
+  if (/containerd-shim|docker-containerd|\bconmon\b/.test(args)) return "docker";
+  if (/(^|\/)systemd( |$)/.test(args)) return "systemd";
+  return "";
 }
 
 /** Evidence of absence: the command ran and its output lacks what was looked for. */

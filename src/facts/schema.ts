@@ -51,6 +51,11 @@ export const TargetFacts = z.object({
   fatalLine: z.string(),
   /** Who told the process's lives: systemd, supervisord, pm2, docker, or "" (its pid file and own log). */
   supervisor: z.string(),
+  /**
+   * A supervisor the process's parent shows (supervisord, pm2, docker, systemd) when the config names none for
+   * it: who restarts it, though its log was not asked for.
+   */
+  supervisorSeen: z.string(),
   /** Process starts seen in the window (a supervisor's starts, else new pids in the app's own log). */
   starts: z.number(),
   /** Lives that began in the window and ended, and the longest and median of them (seconds). */

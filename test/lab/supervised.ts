@@ -157,10 +157,9 @@ export async function startSupervised(opts: SupervisedOptions): Promise<Backend>
     const conf = join(opts.dir, "supervisord.conf");
     const socket = join(opts.dir, "supervisor.sock");
     const supLog = join(opts.dir, "supervisord.log");
-    const command =
-      cgroup === null
-        ? [process.execPath, ...app].join(" ")
-        : `sh -c 'echo $$ >${join(cgroup, "cgroup.procs")}; exec ${[process.execPath, ...app].join(" ")}'`;
+    // The app keeps a pid file too, so that an inventory may name only that (and find supervisord as its parent).
+    const argv = [process.execPath, ...app, "--pid-file", pidFile].join(" ");
+    const command = cgroup === null ? argv : `sh -c 'echo $$ >${join(cgroup, "cgroup.procs")}; exec ${argv}'`;
     await writeFile(
       conf,
       [

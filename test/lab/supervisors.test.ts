@@ -1,10 +1,12 @@
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { pm2JlistShell } from "../../src/collect/supervisors.js";
 import { type Lab, startLab } from "./lab.js";
+import { labConfig } from "./lab-config.js";
 import type { ScenarioName } from "./lab-info.js";
 import { LAB_USER } from "./lab-user.js";
 import { alive } from "./procs.js";
@@ -98,5 +100,38 @@ describe("backends under real supervisors", () => {
     expect(readFileSync(b.info.pidFile, "utf8")).toMatch(/^\d+\n$/);
     expect(readFileSync(b.info.journalPath, "utf8")).toBe("");
     await stopsClean(l);
+  });
+
+  it("an inventory that names only the pid file still learns from the process's parent that supervisord runs it", async () => {
+    const l = await run("fatal-supervisord");
+    const config = labConfig(l.info) as {
+      services: { checkout: { backends: { instances: Record<string, unknown>[] } } };
+    };
+    const first = config.services.checkout.backends.instances[0] as Record<string, unknown>;
+    first.process = { pid_file: l.backends[0]?.info.pidFile };
+    const path = join(l.dir, "why502-pidfile.yaml");
+    writeFileSync(path, stringify(config));
+    const since = new Date(Date.now() - 30_000).toISOString();
+    const bin = new URL("../../bin/why502.js", import.meta.url).pathname;
+    const { stdout } = await execFileAsync(process.execPath, [
+      bin,
+      "diagnose",
+      "checkout",
+      "--config",
+      path,
+      "--since",
+      since,
+      "--json",
+    ]);
+    const diagnosis = JSON.parse(stdout) as {
+      verdicts: { cause: string; nextSteps: string[] }[];
+      trace: unknown;
+    };
+    expect(JSON.stringify(diagnosis.trace)).toMatch(/supervisord -c \S+supervisord\.conf/);
+    const hinted = diagnosis.verdicts.map((v) => [
+      v.cause,
+      /It runs under supervisord/.test(v.nextSteps.join(" ")),
+    ]);
+    expect(hinted).toEqual([["crashed_no_trace", true]]);
   });
 });
