@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { UserError } from "../errors.js";
 import { workerDiagnoser } from "../investigate/diagnoser.js";
@@ -67,6 +67,12 @@ export function slackSecrets(env: NodeJS.ProcessEnv): SlackSecrets {
   return { botToken, appToken, signingSecret };
 }
 
+/** DejaVu Sans as Debian's fonts-dejavu-core installs it (WHY502_FONT_DIR elsewhere); none found: no chart. */
+export function chartFonts(env: NodeJS.ProcessEnv): string[] {
+  const dir = env.WHY502_FONT_DIR ?? "/usr/share/fonts/truetype/dejavu";
+  return ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"].map((f) => `${dir}/${f}`).filter((f) => existsSync(f));
+}
+
 export async function runServe(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -109,6 +115,7 @@ export async function runServe(args: string[], io: Io): Promise<number> {
     log,
     port,
     host: values.host ?? "0.0.0.0",
+    fontFiles: chartFonts(io.env),
   });
   io.stderr.write(`why502 serving (${bot.mode} mode), health and metrics on port ${bot.port}\n`);
   const signal = await (io.stopRequested ?? new Promise<string>(() => {}));

@@ -231,6 +231,11 @@ export const SlackSettings = z
     api_url: z
       .url({ protocol: /^https?$/, error: "expected an http(s) URL like https://slack.com/api/" })
       .default("https://slack.com/api/"),
+    /** The team's time zone (IANA): times in summaries and postmortems are shown in it (UTC beside). */
+    timezone: z
+      .string()
+      .regex(/^[A-Za-z_+-]+(\/[A-Za-z0-9_+-]+)*$/, "expected an IANA zone like Europe/Berlin or UTC")
+      .default("UTC"),
     /** Give up one Web API call after this long (the outbox retries it). */
     request_timeout: Duration.prefault("10s"),
     /** Per service name, or `*` for every service without its own rule. No rules: everyone, everywhere. */

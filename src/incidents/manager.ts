@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import { escapeMrkdwn } from "../diagnosis/render/blocks.js";
 import type { Diagnosis } from "../diagnosis/types.js";
 import { serviceHosts } from "../investigate/investigate.js";
 import type { Logger } from "../server/log.js";
@@ -12,8 +13,17 @@ import {
   textMessage,
 } from "../slack/messages.js";
 import type { Incident, Store } from "../store/types.js";
+import { buildSummary } from "../summary/build.js";
+import { chartSpec, renderChartPng } from "../summary/chart.js";
+import { postmortemMarkdown, summaryBlocks } from "../summary/render.js";
+import type { Summary } from "../summary/schema.js";
+import { gatherSummaryInput, type Impact } from "./summary-input.js";
 
 export interface ManagerOptions {
+  /** Counts per minute, status and upstream from the gateways' access logs over a window (aggregated on the host). */
+  impact?: (service: string, sinceMs: number, untilMs: number) => Promise<Impact | undefined>;
+  /** Font files for the chart (DejaVu Sans); none: the summary goes without its chart. */
+  fontFiles?: string[];
   store: Store;
   outbox: OutboxWriter;
   config: Config;
@@ -145,38 +155,120 @@ export class IncidentManager {
   }
 
   private async notice(inc: Incident): Promise<void> {
-    const { store, outbox, config } = this.o;
+    const { store } = this.o;
     if (inc.channel && inc.pendingNotice) {
-      const started = Date.parse(inc.firstStartsAt ?? "") || inc.openedAt;
-      const durationMs = (inc.resolvedAt ?? this.now()) - started;
-      const reason = inc.pendingNotice;
-      const msg = incidentClosedMessage({
-        service: inc.service,
-        reason,
-        durationMs,
-        causes: await this.causes(inc),
-        quietFor: lasted(config.alerts.quiet_close),
-      });
-      await outbox.edit(`${inc.id}.closed`, inc.channel, inc.parentOutboxId, msg);
-      await outbox.post(
-        `${inc.id}.closed-note`,
-        inc.channel,
-        textMessage(
-          reason === "resolved"
-            ? `:white_check_mark: The alert resolved after ${lasted(durationMs)}: incident closed.`
-            : `:grey_question: No resolution arrived and the alert has not fired for ${lasted(config.alerts.quiet_close)}: incident closed as "no resolution received". If it is still failing, \`/why502 ${inc.service}\`.`,
-        ),
-        { parentId: inc.parentOutboxId },
-      );
-      await outbox.react(`${inc.id}.closed-react`, inc.channel, inc.parentOutboxId, REACTIONS.healthy, true);
-      await outbox.react(
-        `${inc.id}.closed-unreact`,
-        inc.channel,
-        inc.parentOutboxId,
-        REACTIONS.failing,
-        false,
-      );
+      try {
+        await this.postSummary(inc, inc.channel);
+      } catch (e) {
+        // The summary is a courtesy; the incident's end must still be said.
+        this.o.log.error(
+          { err: e, incident_id: inc.id },
+          "post-incident summary failed; posting the close only",
+        );
+        await this.postClose(inc, inc.channel);
+      }
     }
     await store.clearIncidentNotice(inc.id);
+  }
+
+  /** The post-incident summary in the thread, its chart and postmortem draft uploaded, the parent edited. */
+  private async postSummary(inc: Incident, channel: string): Promise<Summary> {
+    const { store, outbox, config } = this.o;
+    const closedAt = inc.resolvedAt ?? this.now();
+    const started = Date.parse(inc.firstStartsAt ?? "") || inc.openedAt;
+    const impact = this.o.impact
+      ? await this.o
+          .impact(inc.service, started - Math.min(15 * 60_000, config.defaults.window), closedAt)
+          .catch((e: unknown) => {
+            this.o.log.warn({ err: e, incident_id: inc.id }, "impact could not be counted");
+            return undefined;
+          })
+      : undefined;
+    const input = await gatherSummaryInput(store, inc.id, config.slack.timezone, impact);
+    if (!input) throw new Error(`incident ${inc.id} vanished`);
+    const summary = buildSummary(input);
+    await store.saveIncidentSummary(
+      inc.id,
+      impact ? JSON.stringify(impact) : undefined,
+      JSON.stringify(summary),
+      this.now(),
+    );
+    const base = `why502-${inc.service}-${inc.id.slice(0, 8)}`;
+    const files: { filename: string; title: string; content: string; encoding?: "base64" }[] = [];
+    if (this.o.fontFiles?.length) {
+      const png = await renderChartPng(chartSpec(summary), { fontFiles: this.o.fontFiles });
+      files.push({
+        filename: `${base}.png`,
+        title: `${inc.service}: 502s per minute`,
+        content: png.toString("base64"),
+        encoding: "base64",
+      });
+    }
+    files.push({
+      filename: `${base}.postmortem.md`,
+      title: `${inc.service}: postmortem draft`,
+      content: postmortemMarkdown(summary, files.length ? { chartFile: files[0]?.filename } : {}),
+    });
+    const blocks = summaryBlocks(summary);
+    await outbox.post(
+      `${inc.id}.summary`,
+      channel,
+      { text: summary.headline.slice(0, 3000), blocks },
+      { parentId: inc.parentOutboxId },
+    );
+    await outbox.add({
+      id: `${inc.id}.summary-files`,
+      kind: "upload",
+      channel,
+      parentId: inc.parentOutboxId,
+      payload: { initial_comment: "The incident's chart and a postmortem draft to start from.", files },
+    });
+    await outbox.edit(`${inc.id}.closed`, channel, inc.parentOutboxId, {
+      text: `${inc.service}: ${summary.headline}`.slice(0, 3000),
+      blocks: [
+        {
+          type: "section",
+          text: {
+            type: "mrkdwn",
+            text: `:white_check_mark: ${escapeMrkdwn(summary.headline).slice(0, 2900)}`,
+          },
+        },
+      ],
+    });
+    await outbox.react(`${inc.id}.closed-react`, channel, inc.parentOutboxId, REACTIONS.healthy, true);
+    await outbox.react(`${inc.id}.closed-unreact`, channel, inc.parentOutboxId, REACTIONS.failing, false);
+    this.o.log.info(
+      { incident_id: inc.id, service: inc.service, headline: summary.headline },
+      "post-incident summary",
+    );
+    return summary;
+  }
+
+  /** Without a summary: the parent says how long it lasted and what caused it, and the thread says it closed. */
+  private async postClose(inc: Incident, channel: string): Promise<void> {
+    const { outbox, config } = this.o;
+    const reason = inc.pendingNotice ?? "resolved";
+    const started = Date.parse(inc.firstStartsAt ?? "") || inc.openedAt;
+    const durationMs = (inc.resolvedAt ?? this.now()) - started;
+    const msg = incidentClosedMessage({
+      service: inc.service,
+      reason,
+      durationMs,
+      causes: await this.causes(inc),
+      quietFor: lasted(config.alerts.quiet_close),
+    });
+    await outbox.edit(`${inc.id}.closed`, channel, inc.parentOutboxId, msg);
+    await outbox.post(
+      `${inc.id}.closed-note`,
+      channel,
+      textMessage(
+        reason === "resolved"
+          ? `:white_check_mark: The alert resolved after ${lasted(durationMs)}: incident closed.`
+          : `:grey_question: No resolution arrived and the alert has not fired for ${lasted(config.alerts.quiet_close)}: incident closed as "no resolution received". If it is still failing, \`/why502 ${inc.service}\`.`,
+      ),
+      { parentId: inc.parentOutboxId },
+    );
+    await outbox.react(`${inc.id}.closed-react`, channel, inc.parentOutboxId, REACTIONS.healthy, true);
+    await outbox.react(`${inc.id}.closed-unreact`, channel, inc.parentOutboxId, REACTIONS.failing, false);
   }
 }

@@ -232,7 +232,12 @@ export class OutboxDrainer {
         });
         return undefined;
       case "upload": {
-        const files = payload.files as { filename: string; title: string; content: string }[];
+        const files = payload.files as {
+          filename: string;
+          title: string;
+          content: string;
+          encoding?: "base64";
+        }[];
         if (e.attempted && (await this.findUploaded(e, threadTs, files))) return undefined;
         await store.outboxAttempt(e.id, this.o.now());
         await api.upload({

@@ -40,6 +40,8 @@ export interface ServeOptions {
   log: Logger;
   port: number;
   host: string;
+  /** Font files for incident charts (DejaVu Sans from fonts-dejavu-core); none: summaries go without a chart. */
+  fontFiles?: string[];
   now?: () => number;
 }
 
@@ -82,6 +84,7 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
   });
 
   const incidents = new IncidentManager({
+    fontFiles: o.fontFiles,
     store: o.store,
     outbox,
     config: o.config,

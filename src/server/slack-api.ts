@@ -8,7 +8,8 @@ export interface SlackApi {
     channel: string;
     threadTs?: string;
     initialComment?: string;
-    files: { filename: string; title: string; content: string }[];
+    /** `content` is UTF-8 text, or base64 when `encoding` says so (images). */
+    files: { filename: string; title: string; content: string; encoding?: "base64" }[];
   }): Promise<void>;
 }
 
@@ -49,7 +50,7 @@ export function slackApi(
           ...(threadTs ? { thread_ts: threadTs } : {}),
           ...(initialComment ? { initial_comment: initialComment } : {}),
           file_uploads: files.map((f) => ({
-            file: Buffer.from(f.content, "utf8"),
+            file: Buffer.from(f.content, f.encoding === "base64" ? "base64" : "utf8"),
             filename: f.filename,
             title: f.title,
           })),

@@ -131,3 +131,14 @@ ALTER TABLE runs ADD COLUMN incident_id TEXT;
 ALTER TABLE runs ADD COLUMN post_policy TEXT NOT NULL DEFAULT 'always';
 `,
 });
+
+MIGRATIONS.push({
+  version: 3,
+  name: "incident impact and post-incident summary",
+  sql: `
+ALTER TABLE incidents ADD COLUMN impact TEXT;
+ALTER TABLE incidents ADD COLUMN summary_json TEXT;
+ALTER TABLE incidents ADD COLUMN summarized_at INTEGER;
+CREATE INDEX runs_incident ON runs (incident_id, created_at);
+`,
+});

@@ -630,6 +630,43 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async runsForIncident(incidentId: string): Promise<Run[]> {
+    const rows = this.db
+      .prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE incident_id = ? ORDER BY created_at, rowid`)
+      .all(incidentId) as Row[];
+    return rows.map(runFrom);
+  }
+
+  async closeIncident(incidentId: string, reason: string, now: number): Promise<Incident | undefined> {
+    const r = this.db
+      .prepare(
+        `UPDATE incidents SET state = 'resolved', resolved_at = ?, closed_reason = ?, pending_notice = 'resolved', pending_run = 0
+         WHERE id = ? AND state = 'open' RETURNING *`,
+      )
+      .get(now, reason, incidentId) as Row | undefined;
+    return r ? incidentFrom(r) : undefined;
+  }
+
+  async saveIncidentSummary(
+    incidentId: string,
+    impactJson: string | undefined,
+    summaryJson: string,
+    now: number,
+  ): Promise<void> {
+    this.db
+      .prepare("UPDATE incidents SET impact = ?, summary_json = ?, summarized_at = ? WHERE id = ?")
+      .run(impactJson ?? null, summaryJson, now, incidentId);
+  }
+
+  async incidentSummary(
+    incidentId: string,
+  ): Promise<{ impactJson?: string; summaryJson?: string } | undefined> {
+    const r = this.db.prepare("SELECT impact, summary_json FROM incidents WHERE id = ?").get(incidentId) as
+      | { impact: string | null; summary_json: string | null }
+      | undefined;
+    return r ? { impactJson: opt(r.impact), summaryJson: opt(r.summary_json) } : undefined;
+  }
+
   async recentIncidents(limit: number): Promise<Incident[]> {
     const rows = this.db
       .prepare("SELECT * FROM incidents ORDER BY opened_at DESC LIMIT ?")

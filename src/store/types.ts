@@ -236,6 +236,18 @@ export interface Store {
   /** Close open incidents with no firing for `quietMs` as "no resolution received". */
   closeQuietIncidents(now: number, quietMs: number): Promise<Incident[]>;
   alertEvents(incidentId: string): Promise<AlertEvent[]>;
+  /** The incident's runs, oldest first. */
+  runsForIncident(incidentId: string): Promise<Run[]>;
+  /** Close an open incident by hand (the Resolve button, `summary`): a summary is then owed. */
+  closeIncident(incidentId: string, reason: string, now: number): Promise<Incident | undefined>;
+  /** Keep the impact counted at the close and the summary made from it (JSON text each). */
+  saveIncidentSummary(
+    incidentId: string,
+    impactJson: string | undefined,
+    summaryJson: string,
+    now: number,
+  ): Promise<void>;
+  incidentSummary(incidentId: string): Promise<{ impactJson?: string; summaryJson?: string } | undefined>;
   recentIncidents(limit: number): Promise<Incident[]>;
 
   recordFeedback(f: Feedback): Promise<void>;

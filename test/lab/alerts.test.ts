@@ -64,9 +64,9 @@ describe("the real alert chain: nginx → mtail → Prometheus → Alertmanager 
     // The backend is back (the supervisor restarted it): no 502 for one rate window, and Alertmanager resolves.
     const closed = await s.waitFor(() => {
       const p = s.messages(CHANNEL)[0];
-      return p && /resolved after/.test(p.text) && p;
+      return p && /Resolved after/.test(p.text) && p;
     }, 90_000);
-    expect(closed.text).toMatch(/^checkout: resolved after/);
+    expect(closed.text).toMatch(/^checkout: Resolved after/);
     expect(JSON.stringify(closed.blocks)).toMatch(/OOM-killed/);
     expect(s.messages(CHANNEL)).toHaveLength(1);
     const webhooks = bot.logLines().filter((l) => l.msg === "webhook");

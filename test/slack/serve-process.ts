@@ -87,6 +87,36 @@ export async function startServe(opts: {
   };
 }
 
+/** Resolves with the first JSON log line of serve matching `match`, as soon as serve writes it. */
+export function waitForLog(
+  s: Serve,
+  match: (line: Record<string, unknown>) => boolean,
+  timeoutMs = 20_000,
+): Promise<Record<string, unknown>> {
+  const found = () => s.logLines().find(match);
+  const now = found();
+  if (now) return Promise.resolve(now);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      s.child.stderr?.off("data", check);
+      reject(
+        new Error(
+          `serve wrote no such log line within ${timeoutMs} ms; last lines:\n${s.stderr().slice(-2000)}`,
+        ),
+      );
+    }, timeoutMs);
+    const check = () => {
+      const l = found();
+      if (!l) return;
+      clearTimeout(timer);
+      s.child.stderr?.off("data", check);
+      resolve(l);
+    };
+    // After serve's own listener has appended the chunk.
+    s.child.stderr?.on("data", () => setImmediate(check));
+  });
+}
+
 /** SIGTERM, then SIGKILL if it does not end within 5 s; resolves once the pid is gone. */
 export async function stopServe(s: Serve | undefined): Promise<void> {
   if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
