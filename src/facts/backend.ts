@@ -390,10 +390,10 @@ function lifeFacts(out: BackendFacts, lives: Lives, app: AppRecord[], cite: Cita
       if (ref && !cite.fatal.some((r) => r.source === ref.source && r.line === ref.line))
         cite.fatal.push(ref);
     }
-    if (starts.length === 0) {
-      // Nothing tells the starts: between two deaths in the same words there was one, and that life was shorter
-      // than the time between them.
-      const times = words.times.filter((t) => !Number.isNaN(t));
+    // Between two deaths in the same words there was a start, and that life was shorter than the time between
+    // them: what tells the starts when nothing else does, or tells fewer (Docker keeps only the last start).
+    const times = words.times.filter((t) => !Number.isNaN(t));
+    if (starts.length < times.length - 1) {
       starts = times.slice(0, -1);
       lengths = times.slice(1).map((t, i) => t - (times[i] as number));
     }

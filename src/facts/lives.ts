@@ -309,10 +309,17 @@ const STACKS = new Set([
   "python_traceback",
 ]);
 
-/** What a process says as it dies, with its numbers, pids, paths' digits and stamps out, to compare lives. */
-function deathWords(r: AppRecord): string | undefined {
+const FATAL_LEVELS = new Set(["fatal", "critical", "crit", "panic", "emerg", "alert"]);
+
+/**
+ * What a process says as it dies, with its numbers (pids, ports, stamps) out, to compare lives: a crash stack,
+ * a fatal-level line, or a serious line that was the last of its process (the next line has another pid).
+ * Ordinary errors logged again and again by a process that lives on are not last words.
+ */
+function deathWords(r: AppRecord, lastOfLife: boolean): string | undefined {
   if (STACKS.has(r.signature)) return `${r.signature}: ${r.summary ?? r.errorType ?? ""}`;
-  if (r.fatalCandidate !== true && r.cause !== "log_fatal") return undefined;
+  const fatal = r.cause === "log_fatal" || FATAL_LEVELS.has(r.level ?? "");
+  if (!fatal && !(lastOfLife && r.fatalCandidate === true)) return undefined;
   const words = r.message ?? r.summary ?? r.text;
   return words.replace(/\d+/g, "#");
 }
@@ -329,8 +336,12 @@ export interface RepeatedWords {
 /** The last words most often repeated in the window (at least twice): a process dying the same way each time. */
 export function repeatedLastWords(app: AppRecord[]): RepeatedWords | undefined {
   const groups = new Map<string, AppRecord[]>();
-  for (const r of app) {
-    const key = deathWords(r);
+  // A line without a pid belongs to the process of the tagged line before it.
+  const pids: (number | undefined)[] = [];
+  for (const r of app) pids.push(r.pid ?? pids.at(-1));
+  for (const [i, r] of app.entries()) {
+    const next = pids[i + 1];
+    const key = deathWords(r, next !== undefined && next !== pids[i]);
     if (key === undefined) continue;
     const g = groups.get(key);
     if (g) g.push(r);
