@@ -580,7 +580,6 @@ describe.each([sqliteImpl(), pgImpl])("Store on $name", (impl) => {
         { id: "reply-edit", kind: "update", channel: "C", targetId: "reply", payload: { text: "r2" } },
         4,
       );
-      await store.enqueue({ id: "elsewhere", kind: "post", channel: "D", payload: { text: "d" } }, 5);
       await store.outboxDead("parent", "channel_not_found", 5);
       expect((await store.getOutbox("reply"))?.state).toBe("dead");
       expect((await store.getOutbox("react"))?.error).toMatch(/channel_not_found/);
@@ -593,8 +592,7 @@ describe.each([sqliteImpl(), pgImpl])("Store on $name", (impl) => {
         state: "dead",
         error: "its message could not be posted: channel_not_found",
       });
-      expect((await store.getOutbox("elsewhere"))?.state).toBe("pending");
-      expect(await store.outboxDepth()).toBe(1);
+      expect(await store.outboxDepth()).toBe(0);
     });
 
     it("feedback is one answer per person per run, the latest wins", async () => {
@@ -835,6 +833,41 @@ describe.each([sqliteImpl(), pgImpl])("Store on $name", (impl) => {
           kind: "join",
           rerun: true,
         });
+      });
+      it("closes an incident by hand once, and keeps its runs, impact and summary", async () => {
+        await apply(store, alert("firing", "k1", S1), T0, { id: "inc1" });
+        await store.startIncidentRun("inc1", run("b", { source: "alert" }), T0 + 20);
+        await store.createRun(run("a"), T0 + 10);
+        await store.linkRunToIncident("a", "inc1", T0 + 11);
+        await store.createRun(run("elsewhere"), T0 + 15);
+        expect((await store.runsForIncident("inc1")).map((r) => r.id)).toEqual(["a", "b"]);
+        await apply(store, alert("firing", "k1", S1), T0 + COOLDOWN + 30);
+        const closed = await store.closeIncident("inc1", "resolved by U0ANA", T0 + 40);
+        expect(closed).toMatchObject({
+          id: "inc1",
+          state: "resolved",
+          resolvedAt: T0 + 40,
+          closedReason: "resolved by U0ANA",
+          pendingNotice: "resolved",
+          pendingRun: false,
+        });
+        expect(await store.closeIncident("inc1", "again", T0 + 50)).toBeUndefined();
+        expect((await store.getIncident("inc1"))?.closedReason).toBe("resolved by U0ANA");
+        expect(await store.incidentSummary("inc1")).toEqual({
+          impactJson: undefined,
+          summaryJson: undefined,
+        });
+        await store.saveIncidentSummary("inc1", '{"errors":12}', '{"headline":"h"}', T0 + 60);
+        expect(await store.incidentSummary("inc1")).toEqual({
+          impactJson: '{"errors":12}',
+          summaryJson: '{"headline":"h"}',
+        });
+        await store.saveIncidentSummary("inc1", undefined, '{"headline":"h2"}', T0 + 70);
+        expect(await store.incidentSummary("inc1")).toEqual({
+          impactJson: undefined,
+          summaryJson: '{"headline":"h2"}',
+        });
+        expect(await store.incidentSummary("nope")).toBeUndefined();
       });
     });
 
