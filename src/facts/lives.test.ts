@@ -123,3 +123,14 @@ describe("lives, from Docker's State (a public report's real output)", () => {
     expect(lives.now).toMatchObject({ running: false, state: "restarting", restarts: 4 });
   });
 });
+
+describe("lives, from an app's own log with several processes at once", () => {
+  it("gunicorn's master and workers interleave: one service living on, no restarts, no last words", () => {
+    const text = readFileSync(new URL("../evidence/__fixtures__/app/gunicorn.txt", import.meta.url), "utf8");
+    const set = parseBundle(bundleOf([["app-log-1", "app", text]]));
+    const app = recordsOf(set, "app", "app-1");
+    expect(new Set(app.map((r) => r.pid).filter((p) => p !== undefined)).size).toBeGreaterThan(2);
+    expect(appLogLives(app).starts).toEqual([]);
+    expect(repeatedLastWords(app)).toBeUndefined();
+  });
+});

@@ -245,26 +245,43 @@ export function supervisedLives(
   return { supervisor: "", starts: [], exits: [], gaveUp: undefined, now: undefined };
 }
 
+/** Each record's process (a line without a pid belongs to the tagged line before it), and each pid's span. */
+function pidSpans(app: AppRecord[]): {
+  pids: (number | undefined)[];
+  first: Map<number, number>;
+  last: Map<number, number>;
+} {
+  const pids: (number | undefined)[] = [];
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  app.forEach((r, i) => {
+    const pid = r.pid ?? pids.at(-1);
+    pids.push(pid);
+    if (pid === undefined) return;
+    if (!first.has(pid)) first.set(pid, i);
+    last.set(pid, i);
+  });
+  return { pids, first, last };
+}
+
 /**
- * Lives told by the app's own log when no supervisor tells them: a line tagged with another pid than the line
- * before it (`name[pid]:`) is a new process; the previous one ended after its last line. Untagged lines belong
- * to the process of the tagged line before them.
+ * Lives told by the app's own log when no supervisor tells them: a pid whose first line comes after the last
+ * line of every pid before it took over from them (`name[pid]:` tags; untagged lines belong to the tagged line
+ * before them). Pids whose lines interleave (a master and its workers) are one service living on, not restarts.
  */
 export function appLogLives(app: AppRecord[]): { starts: Start[]; ends: LifeEvent[] } {
+  const { first, last } = pidSpans(app);
   const starts: Start[] = [];
   const ends: LifeEvent[] = [];
-  let pid: number | undefined;
-  let last: LifeEvent | undefined;
-  for (const r of app) {
-    const t = ms(r.time);
-    if (r.pid !== undefined && r.pid !== pid) {
-      if (pid !== undefined) {
-        if (last) ends.push(last);
-        starts.push({ ms: t, pid: r.pid, ref: refOf(r) });
-      }
-      pid = r.pid;
+  let before = -1;
+  for (const [pid, at] of [...first].sort((a, b) => a[1] - b[1])) {
+    const r = app[at] as AppRecord;
+    if (before >= 0 && at > before) {
+      const end = app[before] as AppRecord;
+      ends.push({ ms: ms(end.time), line: end.line, end: true });
+      starts.push({ ms: ms(r.time), pid, ref: refOf(r) });
     }
-    if (!Number.isNaN(t)) last = { ms: t, line: r.line, end: true };
+    before = Math.max(before, last.get(pid) ?? at);
   }
   return { starts, ends };
 }
@@ -336,12 +353,15 @@ export interface RepeatedWords {
 /** The last words most often repeated in the window (at least twice): a process dying the same way each time. */
 export function repeatedLastWords(app: AppRecord[]): RepeatedWords | undefined {
   const groups = new Map<string, AppRecord[]>();
-  // A line without a pid belongs to the process of the tagged line before it.
-  const pids: (number | undefined)[] = [];
-  for (const r of app) pids.push(r.pid ?? pids.at(-1));
+  const { pids, first, last } = pidSpans(app);
+  // Where the latest process that took over from the ones before it began.
+  const takeovers = appLogLives(app).starts.map((s) => first.get(s.pid ?? -1) ?? -1);
+  const latestTakeover = takeovers.length > 0 ? Math.max(...takeovers) : -1;
   for (const [i, r] of app.entries()) {
-    const next = pids[i + 1];
-    const key = deathWords(r, next !== undefined && next !== pids[i]);
+    // The last line of a process that another one took over from.
+    const pid = pids[i];
+    const ended = pid !== undefined && last.get(pid) === i && latestTakeover > i;
+    const key = deathWords(r, ended);
     if (key === undefined) continue;
     const g = groups.get(key);
     if (g) g.push(r);
