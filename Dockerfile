@@ -9,6 +9,8 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
+# DejaVu Sans draws the text of incident charts (without it they go out without a chart).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system why502 && useradd --system --gid why502 --home-dir /home/why502 --create-home why502
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -2,6 +2,7 @@ import { runCheck } from "./cli/check.js";
 import { runDiagnose } from "./cli/diagnose.js";
 import { runExplain } from "./cli/explain.js";
 import { runHosts } from "./cli/hosts.js";
+import { runIncidents, runSummary } from "./cli/incidents.js";
 import type { Io } from "./cli/io.js";
 import { runParse } from "./cli/parse.js";
 import { runPlan } from "./cli/plan.js";
@@ -24,6 +25,7 @@ Commands:
   explain                     say what each pasted log line means and what to check next (stdin)
   playbook test [DIR]         run a playbook's cases; playbook check [FILE] validates one
   serve                       run the Slack app (Socket Mode or HTTP) with /healthz, /readyz, /metrics
+  incidents                   list recent incidents from the store; summary <id> shows one's summary
 
 Run \`why502 <command> --help\` for a command's options.
 `;
@@ -39,6 +41,8 @@ const commands: Record<string, Command> = {
   explain: runExplain,
   playbook: runPlaybookCommand,
   serve: runServe,
+  incidents: runIncidents,
+  summary: runSummary,
 };
 
 /** The `why502` command. The only entry point that touches process state is bin/why502.js. */

@@ -152,6 +152,7 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
     store: o.store,
     outbox,
     wakeRunner: () => runner.wake(),
+    wakeIncidents: () => incidents.wake(),
     usergroups: new UsergroupCache(api),
     log: o.log.child({ component: "slack" }),
     metrics,

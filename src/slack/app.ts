@@ -9,6 +9,8 @@ import type { Metrics } from "../server/metrics.js";
 import type { OutboxWriter } from "../server/outbox-writer.js";
 import { parentIdOf } from "../server/runner.js";
 import type { Run, RunSource, Store } from "../store/types.js";
+import { summaryBlocks } from "../summary/render.js";
+import { Summary as SummarySchema } from "../summary/schema.js";
 import { mayDiagnose, needsLookup, ruleFor } from "./access.js";
 import { MENTION_HELP, parseCommand, parseMention, quoted, type Request, USAGE } from "./command-text.js";
 import {
@@ -30,6 +32,8 @@ export interface BotDeps {
   usergroups: UsergroupCache;
   log: Logger;
   metrics: Metrics;
+  /** An incident was closed by hand: its summary is owed. */
+  wakeIncidents: () => void;
   /** `@why502 explain`: pasted text to Slack mrkdwn. */
   explain: (text: string) => SlackMessage;
   now?: () => number;
@@ -234,11 +238,51 @@ export function registerHandlers(app: App, deps: BotDeps): void {
 
   const ephemeralId = () => `ephemeral.${randomUUID()}`;
 
+  /**
+   * `/why502 summary <service>` and `@why502 summary`: an open incident says when its summary comes; a
+   * closed one's summary is posted again into its thread.
+   */
+  async function summaryReply(
+    incidentId: string | undefined,
+    service: string | undefined,
+  ): Promise<string | undefined> {
+    let inc = incidentId ? await store.getIncident(incidentId) : undefined;
+    if (!inc && service) {
+      if (!Object.hasOwn(config.services, service)) return `I know no service "${quoted(service)}".`;
+      inc =
+        (await store.openIncident(service)) ??
+        (await store.recentIncidents(500)).find((i) => i.service === service);
+    }
+    if (!inc)
+      return service
+        ? `${quoted(service)} has had no incident yet.`
+        : "This thread has no incident: `/why502 summary <service>`.";
+    if (inc.state === "open")
+      return `The ${inc.service} incident is still open: its summary is posted in its thread when the alert resolves, or when someone presses Resolve there.`;
+    const stored = await store.incidentSummary(inc.id);
+    if (!stored?.summaryJson || !inc.channel)
+      return `The ${inc.service} incident closed without a summary (no channel to post it in).`;
+    const summary = SummarySchema.parse(JSON.parse(stored.summaryJson));
+    await outbox.post(
+      `${inc.id}.summary.${randomUUID()}`,
+      inc.channel,
+      { text: summary.headline.slice(0, 3000), blocks: summaryBlocks(summary) },
+      { parentId: inc.parentOutboxId },
+    );
+    return undefined;
+  }
+
   app.command("/why502", async ({ command, ack }) => {
     const c = command as SlashCommand;
     const w: Where = { user: c.user_id, channel: c.channel_id };
     const req = withinMax(parseCommand(c.text ?? ""));
     if (req.kind === "help") return ack({ response_type: "ephemeral", text: await helpText(w) });
+    if (req.kind === "summary") {
+      await ack();
+      const why = await summaryReply(undefined, req.service);
+      if (why) await outbox.ephemeral(ephemeralId(), w.channel, w.user, why);
+      return;
+    }
     if (req.kind !== "diagnose") {
       metrics.requestsRejected.inc({ reason: "bad_input" });
       return ack({ response_type: "ephemeral", text: req.kind === "invalid" ? req.message : USAGE });
@@ -306,6 +350,11 @@ export function registerHandlers(app: App, deps: BotDeps): void {
         return reply(req.message);
       case "explain":
         return reply(deps.explain(req.text));
+      case "summary": {
+        const why = await summaryReply(run?.incidentId, req.service);
+        if (why) return reply(why);
+        return;
+      }
       case "evidence": {
         if (!run) return reply("`@why502 evidence` works in the thread of a why502 diagnosis.");
         const why = await uploadEvidence(run, w.user);
@@ -379,6 +428,13 @@ export function registerHandlers(app: App, deps: BotDeps): void {
       }
       case ACTIONS.resolve: {
         await store.recordAction({ runId, user, action: "resolve", at: now() });
+        if (run.incidentId) {
+          const closed = await store.closeIncident(run.incidentId, "resolved by hand", now());
+          if (closed) {
+            deps.wakeIncidents();
+            return tell("Closed the incident: its summary follows in the thread.");
+          }
+        }
         if (run.parentOutboxId) {
           await outbox.react(
             `${runId}.resolved`,

@@ -62,7 +62,7 @@ describe("/why502 text", () => {
     fc.assert(
       fc.property(hostile, fc.option(hostile), (a, b) => {
         for (const r of [parseCommand(b ? `${a} ${b}` : a), parseMention(`<@U0WHY502> ${a}`)]) {
-          expect(["help", "diagnose", "invalid", "rerun", "evidence", "explain"]).toContain(r.kind);
+          expect(["help", "diagnose", "invalid", "rerun", "evidence", "explain", "summary"]).toContain(r.kind);
           if (r.kind === "invalid") {
             expect(r.message).not.toMatch(/<[!@#]/);
             expect(r.message.length).toBeLessThan(400);

@@ -6,6 +6,8 @@ export type Request =
   | { kind: "diagnose"; service: string; windowText?: string; windowMs?: number }
   | { kind: "rerun"; windowText?: string; windowMs?: number }
   | { kind: "evidence" }
+  /** The post-incident summary: of the thread's incident, or of a service's latest. */
+  | { kind: "summary"; service?: string }
   | { kind: "explain"; text: string }
   | { kind: "invalid"; message: string };
 
@@ -41,6 +43,10 @@ export function parseCommand(text: string): Request {
   const words = text.trim().split(/\s+/).filter(Boolean);
   const [first, second, ...rest] = words;
   if (!first || /^(help|-h|--help|\?)$/i.test(first)) return { kind: "help" };
+  if (/^summary$/i.test(first)) {
+    if (!second || rest.length > 0) return { kind: "invalid", message: "Write `/why502 summary <service>`." };
+    return { kind: "summary", service: second.toLowerCase() };
+  }
   if (rest.length > 0)
     return { kind: "invalid", message: `I take a service and a window, nothing more: ${USAGE}` };
   const w = windowOf(second);
@@ -62,6 +68,7 @@ export function parseMention(text: string): Request {
     return { kind: "explain", text: pasted };
   }
   if (verb === "evidence") return { kind: "evidence" };
+  if (verb === "summary") return tail.trim() ? parseCommand(body) : { kind: "summary" };
   if (verb === "rerun" || verb === "re-run") {
     if (tail.length > MAX_TEXT)
       return { kind: "invalid", message: "Write `@why502 rerun [window]`, e.g. `rerun 2h`." };
@@ -79,6 +86,7 @@ export const MENTION_HELP = [
   "In a why502 thread, mention me:",
   "• `@why502 rerun [window]`: diagnose again (e.g. `rerun 2h`)",
   "• `@why502 evidence`: upload the full evidence (bundle JSON and a report) here",
+  "• `@why502 summary`: the incident's post-incident summary (also `/why502 summary <service>`)",
   "• `@why502 explain <pasted log lines>`: what each line means and what to check next",
   "• `@why502 help`: this",
 ].join("\n");

@@ -1,12 +1,15 @@
 import { rmSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { runMain } from "../support/run-main.js";
 import { type StandIn, startSlackStandIn } from "../support/slack/standin.js";
 import { alertmanagerBody, hmacHeaders } from "./alert-payloads.js";
 import { type BotDir, botConfig } from "./bot-config.js";
 import {
   httpRequest,
   killServe,
+  mention,
+  press,
   type Serve,
   slash,
   startServe,
@@ -237,6 +240,22 @@ describe("alert webhooks: what a sender reads back", () => {
     expect(rows(dir.db, "SELECT state, closed_reason FROM incidents")).toEqual([
       { state: "resolved", closed_reason: "resolved" },
     ]);
+
+    // The CLI reads the same store: the incident listed, its summary shown, unknown ids said so.
+    const list = await runMain(["incidents", "--config", dir.config]);
+    expect(list.code).toBe(0);
+    const id = String(rows(dir.db, "SELECT id FROM incidents")[0]?.id);
+    expect(list.stdout).toMatch(new RegExp(`^${id}\\s+checkout\\s+resolved\\s`, "m"));
+    const text = await runMain(["summary", id.slice(0, 8), "--config", dir.config]);
+    expect([text.code, text.stderr]).toEqual([0, ""]);
+    expect(text.stdout).toMatch(/Resolved after/);
+    const md = await runMain(["summary", id, "--config", dir.config, "--format", "markdown"]);
+    expect(md.stdout).toMatch(/^## Timeline$/m);
+    const unknown = await runMain(["summary", "nope-nope", "--config", dir.config]);
+    expect([unknown.code, unknown.stderr]).toEqual([
+      2,
+      `why502: No incident "nope-nope" in ${dir.db}: \`why502 incidents\` lists them.\n`,
+    ]);
   });
 });
 
@@ -372,10 +391,38 @@ describe("incidents over time", () => {
     expect(rows(dir.db, "SELECT count(*) AS n FROM runs WHERE incident_id IS NOT NULL")[0]?.n).toBe(3);
   });
 
+  it("Resolve in the thread closes the incident by hand, and its summary follows; @why502 summary posts it again", async () => {
+    const { bot, dir, standin } = await setup();
+    await am(bot, alertmanagerBody({ status: "firing", service: "checkout" }));
+    const parent = await standin.waitFor(() => standin.messages(CHANNEL)[0], 10_000);
+    const reply = await standin.waitFor(() => standin.replies(CHANNEL, parent.ts)[0], 20_000);
+    const runId = /why502_actions_([^"]+)"/.exec(JSON.stringify(reply.blocks))?.[1] ?? "";
+    await press(bot, standin, "why502_resolve", runId, reply.ts);
+    const summary = await standin.waitFor(
+      () => standin.replies(CHANNEL, parent.ts).find((m) => /^Resolved by hand after/.test(m.text)),
+      20_000,
+    );
+    expect(JSON.stringify(summary.blocks)).toMatch(/resolve/i);
+    expect(rows(dir.db, "SELECT state, closed_reason FROM incidents")).toEqual([
+      { state: "resolved", closed_reason: "resolved by hand" },
+    ]);
+    await mention(bot, standin, "summary", parent.ts);
+    await standin.waitFor(
+      () => standin.replies(CHANNEL, parent.ts).filter((m) => /^Resolved by hand after/.test(m.text))[1],
+      20_000,
+    );
+  });
+
   it("an incident whose alert stops with no resolution is closed and says so", async () => {
     const { bot, dir, standin } = await setup({ quiet_close: "2s" });
     await am(bot, alertmanagerBody({ status: "firing", service: "checkout" }));
     const parent = await standin.waitFor(() => standin.messages(CHANNEL)[0], 10_000);
+    const id = String(rows(dir.db, "SELECT id FROM incidents")[0]?.id);
+    const open = await runMain(["summary", id, "--config", dir.config]);
+    expect([open.code, open.stderr]).toEqual([
+      2,
+      `why502: Incident ${id} (checkout) is still open: its summary is made when it closes (the alert resolves, or Resolve in its thread).\n`,
+    ]);
     const note = await standin.waitFor(
       () => standin.replies(CHANNEL, parent.ts).find((m) => /no resolution received/.test(m.text)),
       20_000,
