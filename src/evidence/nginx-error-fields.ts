@@ -62,8 +62,11 @@ function pair(v: string): [number, number] | undefined {
   return Number.isInteger(a) && Number.isInteger(b) ? [a, b] : undefined;
 }
 
-/** A quoted value closed by its first quote, one followed by `, key:` or the end (as quotedEnd wants). */
-const QUOTED = String.raw`"([^"]*)"(?=, [a-z /]{1,23}:|$)`;
+/**
+ * A quoted value closed by its first quote. What the regex wants after it (`, key: ` or the end) is what
+ * quotedEnd wants of a closing quote, so both read the same value.
+ */
+const QUOTED = '"([^"]*)"';
 
 /**
  * The fields as the HTTP module writes them, in its order, to the end of the line: one regex costs less
@@ -71,7 +74,7 @@ const QUOTED = String.raw`"([^"]*)"(?=, [a-z /]{1,23}:|$)`;
  * line or anything else unusual does not match and is scanned.
  */
 const HTTP_FIELDS = new RegExp(
-  String.raw`client: (?!")([^,]*), server: (?!")([^,]*)` +
+  `client: (?!")([^,]*), server: (?!")([^,]*)` +
     `(?:, request: ${QUOTED})?(?:, subrequest: ${QUOTED})?(?:, upstream: ${QUOTED})?` +
     `(?:, host: ${QUOTED})?(?:, referrer: ${QUOTED})?$`,
   "y",

@@ -194,7 +194,8 @@ function lastSpace(request: string): number {
 
 /**
  * One line (or the lines of one FastCGI stderr message, joined) after its wrappers: `inner`. `stderrAt`
- * is where `sent in stderr: "` is, when the caller looked already.
+ * is where `sent in stderr: "` is and `stamped` whether `inner` starts with a slash date, when the caller
+ * looked already.
  */
 function parseInner(
   inner: string,
@@ -203,9 +204,10 @@ function parseInner(
   ctx: ParseContext,
   wrap: Unwrapped | undefined,
   stderrAt?: number,
+  stamped: boolean = startsWithSlashDate(inner),
 ): NginxErrorRecord | Unreadable {
   let head: Head | NoHead | undefined;
-  if (startsWithSlashDate(inner)) head = readStampedHead(inner, ctx.utcOffsetMinutes);
+  if (stamped) head = readStampedHead(inner, ctx.utcOffsetMinutes);
   else if (inner.startsWith("nginx: [")) head = readStderrHead(inner);
   if (head === undefined || head === "not nginx") return notNginx(lineNo, text, inner);
   if (typeof head === "string") return unreadable(lineNo, text, head);
@@ -380,7 +382,7 @@ export const nginxErrorParser: Parser<NginxErrorRecord> = {
           pending = { texts: [text], inners: [inner], lineNo, wrap, unwrapped: inner !== text };
           return;
         }
-        emit(parseInner(inner, text, lineNo, ctx, wrap, stderrAt));
+        emit(parseInner(inner, text, lineNo, ctx, wrap, stderrAt, wrap === undefined || undefined));
       },
       end() {
         flush();
