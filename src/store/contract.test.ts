@@ -1,6 +1,6 @@
 /**
  * One contract for every Store: the same tests against SQLite (a temp file per test) and a real
- * PostgreSQL 15 (one server for the file, a fresh database per test). Where the two differ on purpose
+ * PostgreSQL 15 (one server for the file, a fresh schema per test). Where the two differ on purpose
  * (what a restart releases), each has its own test, named for what it holds.
  *
  * The PostgreSQL half needs Debian's `postgresql` package (.ci/run installs it). Without it the half
@@ -64,11 +64,12 @@ interface PgImpl extends Impl {
   openWith(opts: PostgresStoreOptions): Promise<PostgresStore>;
 }
 
+/** One server for the file; each test gets a fresh schema (its search_path), which is quicker than a database. */
 function postgresImpl(): PgImpl {
   let server: TestPostgres | undefined;
   let admin: pg.Pool | undefined;
   let n = 0;
-  let db = "";
+  let schema = "";
   const must = () => {
     if (!server) throw new Error("the PostgreSQL server did not start");
     return server;
@@ -86,11 +87,11 @@ function postgresImpl(): PgImpl {
       await server?.stop();
     },
     async fresh() {
-      db = `contract_${process.pid}_${++n}`;
-      await admin?.query(`CREATE DATABASE ${db}`);
+      schema = `contract_${++n}`;
+      await admin?.query(`CREATE SCHEMA ${schema}`);
     },
     async dispose() {
-      await admin?.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     },
     open() {
       return PostgresStore.open(impl.url());
@@ -102,7 +103,7 @@ function postgresImpl(): PgImpl {
       return (s as PostgresStore).version();
     },
     server: must,
-    url: () => must().urlFor(db),
+    url: () => `${must().url}&options=${encodeURIComponent(`-c search_path=${schema}`)}`,
     async sql(text) {
       const c = new pg.Client(impl.url());
       await c.connect();
@@ -882,6 +883,25 @@ describe.each([sqliteImpl(), pgImpl])("Store on $name", (impl) => {
             "SELECT version FROM schema_migrations ORDER BY version",
           );
           expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+        });
+
+        // One SQLite process never acts on a stale view; replicas do: both saw the incident due.
+        it("a replica re-queueing a run another already queued keeps the re-run asked for since", async () => {
+          const T0 = 1_700_000_000_000;
+          await apply(store, alert("firing", "k1"), T0, { id: "inc1" });
+          await store.startIncidentRun("inc1", run("inc1.run1", { source: "alert" }), T0 + 1);
+          await store.failRun("inc1.run1", "x", T0 + 2);
+          expect((await apply(store, alert("firing", "k1"), T0 + COOLDOWN + 1)).decision).toEqual({
+            kind: "join",
+            rerun: true,
+          });
+          const stale = await open();
+          expect((await stale.startIncidentRun("inc1", run("inc1.run1"), T0 + COOLDOWN + 2)).state).toBe(
+            "failed",
+          );
+          expect(await store.getIncident("inc1")).toMatchObject({ pendingRun: true, runCount: 1 });
+          await store.startIncidentRun("inc1", run("inc1.run2"), T0 + COOLDOWN + 3);
+          expect(await store.getIncident("inc1")).toMatchObject({ pendingRun: false, runCount: 2 });
         });
 
         it("survives a restart of the server: not ready while it is down, then reconnects by itself", async () => {

@@ -426,7 +426,9 @@ export class PostgresStore implements Store {
 
   async startIncidentRun(incidentId: string, run: NewRun, now: number): Promise<Run> {
     return this.tx(async (c) => {
-      await insertRun(c, { ...run, incidentId }, now);
+      // Only the call that queued the run clears the flag: a replica acting on a stale view (the run
+      // already queued by another) must not swallow a re-run asked for since.
+      if (!(await insertRun(c, { ...run, incidentId }, now))) return this.mustGetRun(c, run.id);
       await c.query(
         "UPDATE incidents SET pending_run = false, last_run_at = $1, last_run_id = $2, run_count = run_count + 1 WHERE id = $3 AND pending_run",
         [now, run.id, incidentId],
@@ -572,8 +574,9 @@ function prefixed(table: string, columns: string): string {
     .join(", ");
 }
 
-async function insertRun(db: Db, run: NewRun, now: number): Promise<void> {
-  await db.query(
+/** Inserts the run unless its id is stored; says whether it did. */
+async function insertRun(db: Db, run: NewRun, now: number): Promise<boolean> {
+  const r = await db.query(
     `INSERT INTO runs (id, service, since_ms, window_text, requested_by, source, channel, thread_ts,
        parent_outbox_id, previous_run_id, state, created_at, hosts, incident_id, post_policy)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
@@ -594,6 +597,7 @@ async function insertRun(db: Db, run: NewRun, now: number): Promise<void> {
       run.postPolicy ?? "always",
     ],
   );
+  return r.rowCount === 1;
 }
 
 /**
