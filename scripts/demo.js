@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Prints the diagnosis of each demo scenario as an on-call engineer would read it.
 // The bundles are the lab playbook cases: real output recorded over SSH from the lab (test/lab/record-demo.ts).
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { loadBundle } from "../dist/bundle/load.js";
@@ -32,4 +33,13 @@ for (const s of scenarios) {
 process.stdout.write(
   `\n${scenarios.length - wrong} of ${scenarios.length} demo diagnoses gave the expected verdicts.\n`,
 );
-process.exitCode = wrong === 0 ? 0 : 1;
+
+// Then the bot's whole loop: serve, the Slack stand-in, a recorded alert, a button, the resolution, the summary.
+process.stdout.write(
+  `\n${rule}\nThe bot: an Alertmanager alert becomes a thread, a diagnosis and a post-incident summary\n${rule}\n`,
+);
+const loop = spawnSync(process.execPath, ["--import", "tsx", `${root}scripts/demo-loop.ts`], {
+  cwd: root,
+  stdio: "inherit",
+});
+process.exitCode = wrong === 0 && loop.status === 0 ? 0 : 1;

@@ -25,6 +25,8 @@ export interface InvestigateRequest {
 export type Diagnoser = (bundle: Bundle) => Promise<Diagnosis | { diagnosis: Diagnosis; archive: Buffer }>;
 
 export interface InvestigateDeps {
+  /** Answer collection otherwise (the demo replays recorded bundles; nothing is contacted). */
+  collect?: (req: InvestigateRequest) => Promise<Bundle>;
   config: Config;
   env: InvestigateEnv;
   diagnose: Diagnoser;
@@ -114,7 +116,7 @@ export async function collectService(
 export async function investigate(req: InvestigateRequest, deps: InvestigateDeps): Promise<Investigation> {
   const now = deps.now ?? Date.now;
   const startedAt = now();
-  const bundle = await collectService(req, deps);
+  const bundle = await (deps.collect ? deps.collect(req) : collectService(req, deps));
   const collectMs = now() - startedAt;
   const out = await deps.diagnose(bundle);
   const diagnosis: Diagnosis = "archive" in out ? out.diagnosis : out;

@@ -5,7 +5,12 @@ import { maskBundle } from "../diagnosis/mask-bundle.js";
 import type { Diagnosis } from "../diagnosis/types.js";
 import { isUserError } from "../errors.js";
 import type { InvestigateEnv } from "../investigate/hosts-env.js";
-import { type Diagnoser, investigate, serviceHosts } from "../investigate/investigate.js";
+import {
+  type Diagnoser,
+  type InvestigateDeps,
+  investigate,
+  serviceHosts,
+} from "../investigate/investigate.js";
 import {
   diagnosisReply,
   investigatingMessage,
@@ -22,6 +27,8 @@ import type { Metrics } from "./metrics.js";
 import type { OutboxWriter } from "./outbox-writer.js";
 
 export interface RunnerOptions {
+  /** Collection answered otherwise (the demo's recorded bundles). */
+  collect?: InvestigateDeps["collect"];
   store: Store;
   outbox: OutboxWriter;
   config: Config;
@@ -47,7 +54,8 @@ export const parentIdOf = (runId: string) => `${runId}.parent`;
  * twice (its worker died after posting but before it was marked done) owes Slack nothing new.
  */
 export class Runner {
-  private readonly o: Required<Omit<RunnerOptions, "now">> & { now: () => number };
+  private readonly o: Required<Omit<RunnerOptions, "now" | "collect">> &
+    Pick<RunnerOptions, "collect"> & { now: () => number };
   private active = 0;
   private stopped = false;
   private readonly inFlight = new Set<Promise<void>>();
@@ -105,7 +113,7 @@ export class Runner {
     return {
       service: run.service,
       windowText: run.windowText,
-      requestedBy: `<@${run.requestedBy}>`,
+      requestedBy: requester(run.requestedBy),
       progress,
     };
   }
@@ -138,6 +146,7 @@ export class Runner {
       const result = await investigate(
         { service: run.service, sinceMs: run.sinceMs, requestedBy: run.requestedBy },
         {
+          ...(this.o.collect ? { collect: this.o.collect } : {}),
           config: this.o.config,
           env: this.o.env,
           diagnose: this.o.diagnose,

@@ -5,9 +5,9 @@ import { hookHandler } from "../alerts/intake.js";
 import { sources } from "../alerts/registry.js";
 import type { AlertSource } from "../alerts/types.js";
 import type { Config } from "../config/schema.js";
-import { IncidentManager } from "../incidents/manager.js";
+import { IncidentManager, type ManagerOptions } from "../incidents/manager.js";
 import type { InvestigateEnv } from "../investigate/hosts-env.js";
-import type { Diagnoser } from "../investigate/investigate.js";
+import type { Diagnoser, InvestigateDeps } from "../investigate/investigate.js";
 import { registerHandlers } from "../slack/app.js";
 import type { SlackMessage } from "../slack/messages.js";
 import { UsergroupCache } from "../slack/usergroups.js";
@@ -29,6 +29,8 @@ export interface SlackSecrets {
 }
 
 export interface ServeOptions {
+  /** Collection answered otherwise (the demo's recorded bundles): nothing is contacted. */
+  collect?: InvestigateDeps["collect"];
   config: Config;
   store: Store;
   secrets: SlackSecrets;
@@ -40,6 +42,8 @@ export interface ServeOptions {
   log: Logger;
   port: number;
   host: string;
+  /** How an incident's impact is counted (access logs aggregated on the gateways); none: not counted. */
+  impact?: ManagerOptions["impact"];
   /** Font files for incident charts (DejaVu Sans from fonts-dejavu-core); none: summaries go without a chart. */
   fontFiles?: string[];
   now?: () => number;
@@ -72,6 +76,7 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
   });
   const outbox = new OutboxWriter(o.store, () => drainer.wake(), now);
   const runner = new Runner({
+    ...(o.collect ? { collect: o.collect } : {}),
     store: o.store,
     outbox,
     config: o.config,
@@ -84,6 +89,7 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
   });
 
   const incidents = new IncidentManager({
+    ...(o.impact ? { impact: o.impact } : {}),
     fontFiles: o.fontFiles,
     store: o.store,
     outbox,
