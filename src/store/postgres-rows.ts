@@ -1,3 +1,4 @@
+import type pg from "pg";
 import type { Action, AlertEvent, Feedback, Incident, OutboxEntry, Run } from "./types.js";
 import {
   Feedback as FeedbackSchema,
@@ -11,6 +12,9 @@ import {
  * BOOLEAN here (SQLite: 0/1) and BIGINT arrives as a number (the pool's type parser, see postgres.ts).
  */
 export type Row = Record<string, unknown>;
+
+/** A pool or one transaction's connection. */
+export type Db = Pick<pg.PoolClient, "query">;
 
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 

@@ -1,0 +1,138 @@
+import type { Decision, IncidentView } from "../incidents/lifecycle.js";
+import type { Db, Row } from "./postgres-rows.js";
+import type { AlertIntake } from "./types.js";
+
+/**
+ * applyAlert inside its transaction: the service's lock and its open incident's row are held from the
+ * first read to the last write, and `decide` runs in between without awaiting anything.
+ */
+export async function applyAlertIn(
+  c: Db,
+  intake: AlertIntake,
+  decide: (view: IncidentView) => Decision,
+  lockService: (service: string) => Promise<void>,
+): Promise<{ decision: Decision; incidentId?: string }> {
+  const a = intake.alert;
+  const startsAt = a.startsAt ?? "";
+  const now = intake.receivedAt;
+  const record = (outcome: string, incidentId: string | undefined) =>
+    c.query(
+      `INSERT INTO alert_events (received_at, source, status, alert_key, starts_at, ends_at, service, labels, summary, incident_id, outcome)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        intake.receivedAt,
+        a.source,
+        a.status,
+        a.key,
+        a.startsAt ?? null,
+        a.endsAt ?? null,
+        intake.service ?? null,
+        JSON.stringify(a.labels),
+        a.summary ?? null,
+        incidentId ?? null,
+        outcome,
+      ],
+    );
+  const service = intake.service;
+  if (!service) {
+    await record("unknown_service", undefined);
+    return { decision: { kind: "ignore", reason: "no service in the inventory matches its labels" } };
+  }
+  await lockService(service);
+  const open = (
+    await c.query<Row>("SELECT * FROM incidents WHERE service = $1 AND state = 'open' FOR UPDATE", [service])
+  ).rows[0];
+  // An alert is one incident's when its key and start match; a sender without starts matches by key.
+  const sameAlert = "alert_key = $2 AND (starts_at = $3 OR $3 = '' OR starts_at = '')";
+  const closedHad =
+    startsAt !== "" &&
+    (
+      await c.query(
+        `SELECT 1 FROM incident_alerts ia JOIN incidents i ON i.id = ia.incident_id
+         WHERE i.service = $1 AND i.state != 'open' AND ia.alert_key = $2 AND ia.starts_at = $3 LIMIT 1`,
+        [service, a.key, startsAt],
+      )
+    ).rows.length > 0;
+  const view: IncidentView = { closedHadAlert: closedHad };
+  if (open) {
+    const id = String(open.id);
+    const otherFiring = await c.query<{ n: number }>(
+      `SELECT count(*) AS n FROM incident_alerts WHERE incident_id = $1 AND status = 'firing' AND NOT (${sameAlert})`,
+      [id, a.key, startsAt],
+    );
+    const runActive = await c.query(
+      "SELECT 1 FROM runs WHERE incident_id = $1 AND state IN ('queued', 'running') LIMIT 1",
+      [id],
+    );
+    const has = await c.query(`SELECT status FROM incident_alerts WHERE incident_id = $1 AND ${sameAlert}`, [
+      id,
+      a.key,
+      startsAt,
+    ]);
+    view.open = {
+      id,
+      lastRunAt: (open.last_run_at as number | null) ?? undefined,
+      pendingRun: open.pending_run === true,
+      runActive: runActive.rows.length > 0,
+      hasAlert: has.rows.length > 0,
+      otherFiring: otherFiring.rows[0]?.n ?? 0,
+    };
+  }
+  const decision = decide(view);
+  const upsertAlert = (incidentId: string, status: string) =>
+    c.query(
+      `INSERT INTO incident_alerts (incident_id, alert_key, starts_at, status, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (incident_id, alert_key, starts_at) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at`,
+      [incidentId, a.key, startsAt, status, now],
+    );
+  switch (decision.kind) {
+    case "open": {
+      const id = intake.newIncidentId;
+      await c.query(
+        `INSERT INTO incidents (id, service, channel, state, opened_at, first_starts_at, summary, source, last_firing_at, pending_run, parent_outbox_id)
+         VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, true, $9)`,
+        [
+          id,
+          service,
+          intake.channel ?? null,
+          now,
+          a.startsAt ?? null,
+          a.summary ?? null,
+          a.source,
+          now,
+          `${id}.parent`,
+        ],
+      );
+      await upsertAlert(id, "firing");
+      await record("opened", id);
+      return { decision, incidentId: id };
+    }
+    case "join": {
+      const id = view.open?.id as string;
+      await upsertAlert(id, "firing");
+      await c.query(
+        "UPDATE incidents SET last_firing_at = $1, pending_run = CASE WHEN $2 THEN true ELSE pending_run END WHERE id = $3",
+        [now, decision.rerun, id],
+      );
+      await record(decision.rerun ? "rerun" : "joined", id);
+      return { decision, incidentId: id };
+    }
+    case "resolve": {
+      const id = view.open?.id as string;
+      await c.query(
+        `UPDATE incident_alerts SET status = 'resolved', updated_at = $4 WHERE incident_id = $1 AND ${sameAlert}`,
+        [id, a.key, startsAt, now],
+      );
+      if (decision.closes)
+        await c.query(
+          "UPDATE incidents SET state = 'resolved', resolved_at = $1, closed_reason = 'resolved', pending_notice = 'resolved' WHERE id = $2",
+          [now, id],
+        );
+      await record(decision.closes ? "closed" : "resolved", id);
+      return { decision, incidentId: id };
+    }
+    case "ignore":
+      await record(`ignored: ${decision.reason}`, view.open?.id);
+      return { decision, incidentId: view.open?.id };
+  }
+}
