@@ -7,6 +7,7 @@ import type { Citations } from "./derive.js";
 import { type EvidenceRef, type EvidenceSet, recordsOf, refOf } from "./evidence-set.js";
 import {
   appLogLives,
+  bannerStarts,
   type Exit,
   type LifeEvent,
   type Lives,
@@ -373,6 +374,8 @@ function lifeFacts(out: BackendFacts, lives: Lives, app: AppRecord[], cite: Cita
   if (lives.supervisor === "systemd" && lives.gaveUp) out.gaveUp = true;
   if (starts.length === 0) {
     const fromLog = appLogLives(app);
+    // Without pids in the log, the same start banner seen again is a start.
+    if (fromLog.starts.length === 0) fromLog.starts.push(...bannerStarts(app));
     starts = fromLog.starts.map((s) => s.ms);
     events.push(...fromLog.starts.map((s) => ({ ms: s.ms, line: s.ref.line, end: false })), ...fromLog.ends);
     if (fromLog.starts.length > 0 && !out.restarted) {

@@ -286,6 +286,28 @@ export function appLogLives(app: AppRecord[]): { starts: Start[]; ends: LifeEven
   return { starts, ends };
 }
 
+/** What a program says as it comes up: a start banner. */
+const BANNER =
+  /\b(?:starting|started|listening on|listening at|booting|server (?:is )?running|ready to accept)\b/i;
+
+/**
+ * Starts told by start banners, when the app's log tags no line with a pid: the same banner (numbers aside)
+ * seen again is the program started again. The first one may be the start before the window's trouble.
+ */
+export function bannerStarts(app: AppRecord[]): Start[] {
+  if (app.some((r) => r.pid !== undefined)) return [];
+  const groups = new Map<string, AppRecord[]>();
+  for (const r of app) {
+    if (r.signature !== "log_line" || r.message === undefined || !BANNER.test(r.message)) continue;
+    const key = r.message.replace(/\d+/g, "#");
+    const g = groups.get(key);
+    if (g) g.push(r);
+    else groups.set(key, [r]);
+  }
+  const best = [...groups.values()].sort((a, b) => b.length - a.length)[0] ?? [];
+  return best.length < 2 ? [] : best.slice(1).map((r) => ({ ms: ms(r.time), ref: refOf(r) }));
+}
+
 /** A start or an end of a life, at `ms`; `line` keeps log order between events stamped in the same second. */
 export interface LifeEvent {
   ms: number;
