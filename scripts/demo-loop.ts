@@ -109,7 +109,7 @@ try {
       checkout: { upstream: "checkout", gateways: [{ host: "gw" }], backends: { from_upstream: true } },
     },
   });
-  store = SqliteStore.open(config.store.sqlite);
+  store = SqliteStore.open(join(dir, "why502.db"));
   // Collection is answered by the lab's recorded oom incident: no host is contacted. The bot runs on that
   // incident's clock, so the alert, the diagnosis and the button press line up with the evidence.
   const recorded = loadBundle(join(root, "playbooks/cases/lab-oom/bundle.json"));

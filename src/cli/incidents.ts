@@ -6,8 +6,8 @@ import type { Config } from "../config/schema.js";
 import { UserError } from "../errors.js";
 import { gatherSummaryInput } from "../incidents/summary-input.js";
 import { lasted } from "../slack/messages.js";
-import { SqliteStore } from "../store/sqlite.js";
-import type { Incident } from "../store/types.js";
+import { openStore, storeName } from "../store/open.js";
+import type { Incident, Store } from "../store/types.js";
 import { buildSummary } from "../summary/build.js";
 import { postmortemMarkdown, summaryJson, summaryText } from "../summary/render.js";
 import { type Summary, Summary as SummarySchema } from "../summary/schema.js";
@@ -30,18 +30,7 @@ evidence, one timeline and follow-ups. --format markdown prints the postmortem d
 least 6 characters is enough.
 `;
 
-function openStore(config: Config): SqliteStore {
-  try {
-    return SqliteStore.open(config.store.sqlite);
-  } catch (e) {
-    throw new UserError(
-      "file_not_found",
-      `Cannot open the store ${config.store.sqlite}: ${e instanceof Error ? e.message : String(e)}: point store.sqlite at the file why502 serve uses.`,
-    );
-  }
-}
-
-async function causesOf(store: SqliteStore, inc: Incident): Promise<string> {
+async function causesOf(store: Store, inc: Incident): Promise<string> {
   if (!inc.lastRunId) return "-";
   const run = await store.getRun(inc.lastRunId);
   if (!run || run.state !== "done") return run ? `(${run.state})` : "-";
@@ -68,7 +57,7 @@ export async function runIncidents(args: string[], io: Io): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
     throw new UserError("usage", `--limit "${values.limit}" is not a count: give a number from 1 to 10000.`);
   const config = loadLiveConfig(values.config);
-  const store = openStore(config);
+  const store = await openStore(config, io.env);
   try {
     const incidents = await store.recentIncidents(limit);
     const zone = config.slack.timezone;
@@ -89,7 +78,7 @@ export async function runIncidents(args: string[], io: Io): Promise<number> {
       return 0;
     }
     if (rows.length === 0) {
-      io.stdout.write(`No incidents in ${config.store.sqlite} yet.\n`);
+      io.stdout.write(`No incidents in ${storeName(config)} yet.\n`);
       return 0;
     }
     const head = {
@@ -135,14 +124,14 @@ export async function runSummary(args: string[], io: Io): Promise<number> {
   if (!["text", "markdown", "json"].includes(format))
     throw new UserError("usage", `--format "${format}" is not known: use text, markdown or json.`);
   const config = loadLiveConfig(values.config);
-  const store = openStore(config);
+  const store = await openStore(config, io.env);
   try {
     const all = await store.recentIncidents(100_000);
     const matches = all.filter((i) => i.id === id || (id.length >= 6 && i.id.startsWith(id)));
     if (matches.length === 0)
       throw new UserError(
         "not_found",
-        `No incident "${id}" in ${config.store.sqlite}: \`why502 incidents\` lists them.`,
+        `No incident "${id}" in ${storeName(config)}: \`why502 incidents\` lists them.`,
       );
     if (matches.length > 1)
       throw new UserError("usage", `"${id}" names ${matches.length} incidents: give more of the id.`);
@@ -157,7 +146,7 @@ export async function runSummary(args: string[], io: Io): Promise<number> {
     if (stored?.summaryJson) summary = SummarySchema.parse(JSON.parse(stored.summaryJson));
     else {
       const input = await gatherSummaryInput(store, inc.id, config.slack.timezone, undefined);
-      if (!input) throw new UserError("not_found", `No incident "${id}" in ${config.store.sqlite}.`);
+      if (!input) throw new UserError("not_found", `No incident "${id}" in ${storeName(config)}.`);
       summary = buildSummary(input);
     }
     if (format === "json") io.stdout.write(summaryJson(summary));

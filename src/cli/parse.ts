@@ -159,20 +159,27 @@ export async function runParse(args: string[], io: Io): Promise<number> {
   let records = 0;
   const unreadable: Unreadable[] = [];
   let unreadableCount = 0;
-  let buffer = "";
+  // Records go out about 64 kB at a time, joined once (adding each to a growing string costs more).
+  let pending: string[] = [];
+  let pendingLength = 0;
   let drained: Promise<void> | undefined;
   const flush = () => {
-    if (buffer && !io.stdout.write(buffer) && drained === undefined) {
+    if (pending.length === 0) return;
+    const out = `${pending.join("\n")}\n`;
+    pending = [];
+    pendingLength = 0;
+    if (!io.stdout.write(out) && drained === undefined) {
       drained = new Promise((resolve) => io.stdout.once("drain", resolve));
     }
-    buffer = "";
   };
   const parser = parsers[kind.data] as Parser<RecordBase>;
   const feeder = parser.start(ctx, {
     record(r: RecordBase) {
       records++;
-      buffer += `${JSON.stringify(r)}\n`;
-      if (buffer.length > 65536) flush();
+      const json = JSON.stringify(r);
+      pending.push(json);
+      pendingLength += json.length;
+      if (pendingLength > 65536) flush();
     },
     unreadable(u: Unreadable) {
       unreadableCount++;

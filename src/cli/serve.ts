@@ -5,7 +5,7 @@ import { workerDiagnoser } from "../investigate/diagnoser.js";
 import { createLogger } from "../server/log.js";
 import { type SlackSecrets, startBot } from "../server/serve.js";
 import { explainForSlack } from "../slack/explain.js";
-import { SqliteStore } from "../store/sqlite.js";
+import { openStore } from "../store/open.js";
 import { defaultPlaybookPath, type Io } from "./io.js";
 import { loadLiveConfig } from "./live.js";
 
@@ -94,15 +94,11 @@ export async function runServe(args: string[], io: Io): Promise<number> {
   const secrets = slackSecrets(io.env);
   const config = loadLiveConfig(values.config);
   const log = createLogger(io.env.LOG_LEVEL);
-  let store: SqliteStore;
-  try {
-    store = SqliteStore.open(config.store.sqlite);
-  } catch (e) {
-    throw new UserError(
-      "bad_input",
-      `Cannot open the store ${config.store.sqlite}: ${e instanceof Error ? e.message : String(e)}: check the path and its permissions.`,
-    );
-  }
+  const store = await openStore(config, io.env, {
+    exclusive: true,
+    onError: (e) =>
+      log.warn({ err: e.message }, "lost a connection to PostgreSQL; reconnecting on the next call"),
+  });
   const diagnoser = workerDiagnoser(values.playbook ?? defaultPlaybookPath());
   const bot = await startBot({
     config,

@@ -249,8 +249,26 @@ export const SlackSettings = z
   .strict();
 export type SlackSettings = z.infer<typeof SlackSettings>;
 
-/** Where runs, the outbox and feedback are kept: one SQLite file (a relative path is from the working directory). */
-export const StoreSettings = z.object({ sqlite: SafeText }).strict();
+/**
+ * Where runs, the outbox, feedback and incidents are kept: one SQLite file (one replica; a relative path is
+ * from the working directory), or PostgreSQL for several replicas (the URL from the environment).
+ * `lease`: how long a replica holds a run or an outbox entry before another may take it over.
+ */
+export const StoreSettings = z.union([
+  z.object({ sqlite: SafeText, lease: Duration.prefault("30s") }).strict(),
+  z
+    .object({
+      postgres: z
+        .object({
+          url_env: z
+            .string()
+            .regex(/^[A-Z_][A-Z0-9_]*$/, "expected the name of an environment variable, like DATABASE_URL"),
+        })
+        .strict(),
+      lease: Duration.prefault("30s"),
+    })
+    .strict(),
+]);
 export type StoreSettings = z.infer<typeof StoreSettings>;
 
 const EnvName = z
@@ -330,7 +348,7 @@ export const Config = z
   .object({
     alerts: AlertsSettings.default(AlertsSettings.parse({})),
     slack: SlackSettings.default(SlackSettings.parse({})),
-    store: StoreSettings.default({ sqlite: "./why502.db" }),
+    store: StoreSettings.default({ sqlite: "./why502.db", lease: 30_000 }),
     ssh: SshSettings.default(SshSettings.parse({})),
     defaults: Defaults.default(Defaults.parse({})),
     hosts: z.record(HostName, HostSettings).default({}),

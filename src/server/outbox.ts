@@ -32,6 +32,8 @@ export interface DrainerOptions {
   now?: () => number;
   /** How often to look for due entries besides being woken (ms). */
   pollMs?: number;
+  /** How long a claimed entry is this replica's before another may take it over (ms). */
+  leaseMs?: number;
 }
 
 /**
@@ -52,7 +54,7 @@ export class OutboxDrainer {
   lastSlackFailure = 0;
 
   constructor(opts: DrainerOptions) {
-    this.o = { pollMs: 250, now: Date.now, ...opts };
+    this.o = { pollMs: 250, leaseMs: 30_000, now: Date.now, ...opts };
   }
 
   start(): void {
@@ -89,7 +91,7 @@ export class OutboxDrainer {
   private async drainLoop(): Promise<void> {
     do {
       this.again = false;
-      const batch = await this.o.store.claimOutbox(this.o.owner, this.o.now(), 20, 60_000);
+      const batch = await this.o.store.claimOutbox(this.o.owner, this.o.now(), 20, this.o.leaseMs);
       if (batch.length === 0) continue;
       // One channel's entries in order; channels side by side.
       const byChannel = new Map<string, OutboxEntry[]>();

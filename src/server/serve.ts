@@ -67,12 +67,14 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
   const metrics = createMetrics(() => o.store.outboxDepth());
   const timeoutMs = o.config.slack.request_timeout;
   const api = slackApi(o.secrets.botToken, { apiUrl: o.config.slack.api_url, timeoutMs, metrics });
+  const leaseMs = o.config.store.lease;
   const drainer = new OutboxDrainer({
     store: o.store,
     api,
     log: o.log.child({ component: "outbox" }),
     owner,
     now,
+    leaseMs,
   });
   const outbox = new OutboxWriter(o.store, () => drainer.wake(), now);
   const runner = new Runner({
@@ -86,6 +88,7 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
     metrics,
     owner,
     now,
+    leaseMs,
   });
 
   const incidents = new IncidentManager({

@@ -1,6 +1,8 @@
+import { hostname } from "node:os";
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import Database from "better-sqlite3";
+import { UserError } from "../errors.js";
 import type { Decision, IncidentView } from "../incidents/lifecycle.js";
 import { MIGRATIONS } from "./migrations.js";
 import type {
@@ -26,6 +28,15 @@ import {
 type Row = Record<string, unknown>;
 
 const gunzipAsync = promisify(gunzip);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
@@ -116,17 +127,53 @@ export class SqliteStore implements Store {
     this.db = db;
   }
 
-  static open(path: string): SqliteStore {
+  /**
+   * With `owner`, this process takes the file for itself: SQLite is one replica's store, so a second live
+   * `serve` on the same file is refused (a dead one's claim, after kill -9, is taken over).
+   */
+  static open(path: string, opts: { owner?: { pid: number } } = {}): SqliteStore {
     const db = new Database(path, { timeout: 2000 });
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
     const store = new SqliteStore(db);
     store.migrate();
+    if (opts.owner) store.takeOwnership(path, opts.owner.pid);
     db.prepare("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE state = 'pending'").run();
     db.prepare("UPDATE runs SET lease_owner = NULL, lease_until = NULL WHERE state = 'running'").run();
     return store;
   }
+
+  private takeOwnership(path: string, pid: number): void {
+    const host = hostname();
+    const taken = this.db
+      .transaction((): { pid: number; host: string } | undefined => {
+        this.db.exec(
+          "CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL, since INTEGER NOT NULL)",
+        );
+        const o = this.db.prepare("SELECT pid, host FROM owner WHERE id = 1").get() as
+          | { pid: number; host: string }
+          | undefined;
+        if (o && o.pid !== pid && (o.host !== host || alive(o.pid))) return o;
+        this.db
+          .prepare(
+            "INSERT INTO owner (id, pid, host, since) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, since = excluded.since",
+          )
+          .run(pid, host, Date.now());
+        return undefined;
+      })
+      .immediate();
+    if (taken) {
+      this.db.close();
+      throw new UserError(
+        "bad_input",
+        `The store ${path} is in use by another why502 serve (pid ${taken.pid} on ${taken.host}): SQLite serves one replica; for several, use PostgreSQL (store: { postgres: { url_env: DATABASE_URL } }).`,
+      );
+    }
+    this.ownerPid = pid;
+  }
+
+  private ownerPid: number | undefined;
 
   /** The schema version this file is at. */
   version(): number {
@@ -168,29 +215,32 @@ export class SqliteStore implements Store {
     return { run: stored, created: r.created };
   }
 
-  private createRunSync(run: NewRun, now: number): void {
-    this.db
-      .prepare(
-        `INSERT INTO runs (id, service, since_ms, window_text, requested_by, source, channel, thread_ts,
+  /** Insert the run unless its id exists; true when it was inserted. */
+  private createRunSync(run: NewRun, now: number): boolean {
+    return (
+      this.db
+        .prepare(
+          `INSERT INTO runs (id, service, since_ms, window_text, requested_by, source, channel, thread_ts,
            parent_outbox_id, previous_run_id, state, created_at, hosts, incident_id, post_policy)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-      )
-      .run(
-        run.id,
-        run.service,
-        run.sinceMs,
-        run.windowText,
-        run.requestedBy,
-        run.source,
-        run.channel ?? null,
-        run.threadTs ?? null,
-        run.parentOutboxId ?? null,
-        run.previousRunId ?? null,
-        now,
-        JSON.stringify(run.hosts ?? []),
-        run.incidentId ?? null,
-        run.postPolicy ?? "always",
-      );
+        )
+        .run(
+          run.id,
+          run.service,
+          run.sinceMs,
+          run.windowText,
+          run.requestedBy,
+          run.source,
+          run.channel ?? null,
+          run.threadTs ?? null,
+          run.parentOutboxId ?? null,
+          run.previousRunId ?? null,
+          now,
+          JSON.stringify(run.hosts ?? []),
+          run.incidentId ?? null,
+          run.postPolicy ?? "always",
+        ).changes === 1
+    );
   }
 
   async getRun(id: string): Promise<Run | undefined> {
@@ -377,12 +427,17 @@ export class SqliteStore implements Store {
     })();
   }
 
-  async outboxRetry(id: string, nextAt: number, error: string): Promise<void> {
+  async outboxRetry(
+    id: string,
+    nextAt: number,
+    error: string,
+    payload?: Record<string, unknown>,
+  ): Promise<void> {
     this.db
       .prepare(
-        "UPDATE outbox SET next_at = ?, error = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?",
+        "UPDATE outbox SET next_at = ?, error = ?, payload = COALESCE(?, payload), lease_owner = NULL, lease_until = NULL WHERE id = ?",
       )
-      .run(nextAt, error, id);
+      .run(nextAt, error, payload ? JSON.stringify(payload) : null, id);
   }
 
   async outboxDead(id: string, error: string, now: number): Promise<void> {
@@ -573,7 +628,8 @@ export class SqliteStore implements Store {
 
   async startIncidentRun(incidentId: string, run: NewRun, now: number): Promise<Run> {
     this.db.transaction(() => {
-      this.createRunSync({ ...run, incidentId }, now);
+      // Only the caller that queued the run clears the flag: one acting on a stale view keeps a re-run asked for since.
+      if (!this.createRunSync({ ...run, incidentId }, now)) return;
       this.db
         .prepare(
           "UPDATE incidents SET pending_run = 0, last_run_at = ?, last_run_id = ?, run_count = run_count + 1 WHERE id = ? AND pending_run = 1",
@@ -718,6 +774,9 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.db.open && this.ownerPid !== undefined) {
+      this.db.prepare("DELETE FROM owner WHERE id = 1 AND pid = ?").run(this.ownerPid);
+    }
     if (this.db.open) this.db.close();
   }
 }

@@ -124,6 +124,20 @@ describe("why502 serve, one investigation at a time", () => {
   });
 });
 
+describe("why502 serve on SQLite is one replica", () => {
+  it("a second serve on the same file refuses to start and says to use PostgreSQL", async () => {
+    const { dir } = await start("http");
+    const second = await startServe({ config: dir.config, mode: "http" }).then(
+      () => "started",
+      (e: Error) => e.message,
+    );
+    expect(second).toMatch(/serve exited \(2\) before it served/);
+    expect(second).toMatch(
+      /why502: The store .*why502\.db is in use by another why502 serve \(pid \d+ on [^)]+\): SQLite serves one replica; for several, use PostgreSQL/,
+    );
+  });
+});
+
 describe("why502 serve, HTTP mode security", () => {
   it("refuses forged, unsigned and replayed requests with 401, and runs nothing", async () => {
     const { bot, dir, standin } = await start("http");
