@@ -9,6 +9,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  writeFileSync,
   writeSync,
 } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -71,6 +72,28 @@ function parseRun(file) {
   return JSON.parse(out);
 }
 
+/** `why502 parse nginx-error < FILE > /dev/null`, the whole command: time and peak RSS (told at exit). */
+function cliRun(file) {
+  const preload = `${outDir}/rss-at-exit.cjs`;
+  writeFileSync(
+    preload,
+    'process.on("exit", () => require("node:fs").writeSync(2, "\\nmaxRssKb=" + process.resourceUsage().maxRSS + "\\n"));\n',
+  );
+  const input = openSync(file, "r");
+  const output = openSync("/dev/null", "w");
+  const started = process.hrtime.bigint();
+  const r = spawnSync(
+    process.execPath,
+    ["--require", preload, `${root}bin/why502.js`, "parse", "nginx-error"],
+    { stdio: [input, output, "pipe"], encoding: "utf8", maxBuffer: 1 << 20 },
+  );
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  closeSync(input);
+  closeSync(output);
+  if (r.status !== 0) throw new Error(`why502 parse nginx-error exited ${r.status}: ${r.stderr}`);
+  return { ms, maxRssKb: Number(/maxRssKb=(\d+)/.exec(r.stderr)?.[1]) };
+}
+
 const rows = [];
 const figures = {};
 
@@ -96,13 +119,13 @@ if (!only || only === "parse") {
     grepCountMbPerSecond: Math.round(grepMbps * 10) / 10,
     peakRssMb1g: Math.round(p1g.maxRssKb / 1024),
     peakRssMb100m: Math.round(p100m.maxRssKb / 1024),
-    targetMbPerSecond: 100,
+    targetMbPerSecond: 250,
   };
   rows.push([
     "parse nginx-error, 1 GB",
     `${figures.parseNginxError.mbPerSecond} MB/s`,
-    "≥ 100 MB/s",
-    mbps >= 100 ? "ok" : "MISS",
+    "≥ 250 MB/s",
+    mbps >= 250 ? "ok" : "MISS",
   ]);
   rows.push([
     "grep -c, same file (baseline)",
@@ -115,6 +138,28 @@ if (!only || only === "parse") {
     `${figures.parseNginxError.peakRssMb100m} MB vs ${figures.parseNginxError.peakRssMb1g} MB`,
     "flat",
     p1g.maxRssKb < p100m.maxRssKb * 1.5 ? "ok" : "MISS",
+  ]);
+  // The same through the command, NDJSON out: JSON.stringify of each record costs more than reading it.
+  const c1g = cliRun(big);
+  const c100m = cliRun(small);
+  const cliMbps = p1g.bytes / 1e6 / (c1g.ms / 1000);
+  figures.parseNginxErrorCli = {
+    seconds: c1g.ms / 1000,
+    mbPerSecond: Math.round(cliMbps * 10) / 10,
+    peakRssMb1g: Math.round(c1g.maxRssKb / 1024),
+    peakRssMb100m: Math.round(c100m.maxRssKb / 1024),
+  };
+  rows.push([
+    "why502 parse nginx-error > /dev/null, 1 GB",
+    `${figures.parseNginxErrorCli.mbPerSecond} MB/s`,
+    "",
+    "",
+  ]);
+  rows.push([
+    "  its peak RSS, 100 MB vs 1 GB log",
+    `${figures.parseNginxErrorCli.peakRssMb100m} MB vs ${figures.parseNginxErrorCli.peakRssMb1g} MB`,
+    "flat",
+    c1g.maxRssKb < c100m.maxRssKb * 1.5 ? "ok" : "MISS",
   ]);
 }
 
