@@ -17,6 +17,7 @@ export const SCENARIOS = [
   "crash-loop-pidfile",
   "oom-supervisord",
   "fatal-supervisord",
+  "abort-core",
 ] as const;
 export const ScenarioName = z.enum(SCENARIOS);
 export type ScenarioName = z.infer<typeof ScenarioName>;

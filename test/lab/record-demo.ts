@@ -36,6 +36,8 @@ const TITLES: Record<ScenarioName, string> = {
   "oom-supervisord":
     "backend under supervisord OOM-killed by the kernel in its memory cgroup, then restarted",
   "fatal-supervisord": "backend under supervisord exited on purpose: a fatal log line and exit 1, no stack",
+  "abort-core":
+    "backend died of SIGABRT with its core limit raised: code=dumped, result 'core-dump', no stack",
 };
 
 /** The demo lists these cases; every scenario is recorded as a playbook case. */

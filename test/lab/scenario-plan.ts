@@ -67,6 +67,7 @@ export function planBackends(scenario: ScenarioName | undefined, count: number):
       case "segv":
       case "down":
       case "host-down":
+      case "abort-core":
       case undefined:
         return ok;
     }

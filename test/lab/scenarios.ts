@@ -1,5 +1,7 @@
+import { execFile } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import type { Backend } from "./backend.js";
 import {
   accessEntries,
@@ -70,6 +72,8 @@ interface Run {
   evidence: string[];
   exits: Map<string, BackendOutcome["exit"]>;
 }
+
+const execFileAsync = promisify(execFile);
 
 const traffic = (o: Omit<TrafficOptions, "host" | "port">) =>
   sendTraffic({ host: GATEWAY_ADDRESS, port: GATEWAY_PORT, ...o });
@@ -148,6 +152,12 @@ export async function runScenario(lab: Lab, name: ScenarioName): Promise<Scenari
       await failAndRecover(lab, first, "sighup", ["exit-code"], ["refused"], run);
       expected = [{ target, verdict: "exited_on_purpose" }];
       break;
+    case "abort-core":
+      // The kernel writes a core where it may: the service's core limit raised, as `LimitCORE=infinity` does.
+      await allowCores(first);
+      await failAndRecover(lab, first, { signal: "SIGABRT" }, ["core-dump"], ["refused"], run);
+      expected = [{ target, verdict: "crashed_no_trace" }];
+      break;
     case "crash-loop-supervisord":
     case "crash-loop-pm2":
     case "crash-loop-pidfile":
@@ -219,7 +229,7 @@ async function hostWhereNothingAnswers(lab: Lab): Promise<string> {
 async function failAndRecover(
   lab: Lab,
   b: Backend,
-  trigger: "traffic" | "sighup" | { signal: "SIGKILL" | "SIGSEGV" },
+  trigger: "traffic" | "sighup" | { signal: "SIGKILL" | "SIGSEGV" | "SIGABRT" },
   results: string[],
   kinds: ErrorKind[],
   run: Run,
@@ -281,6 +291,14 @@ async function failAndRecover(
   await b.next("ready", { since, pred: (e) => e.pid !== oldPid });
   run.replies.push(...(await traffic({ count: 6, concurrency: 2 })));
   for (const kind of kinds) run.evidence.push(await awaitErrorLine(lab, b.info.target, kind));
+}
+
+/** RLIMIT_CORE unlimited for the supervisor (which decides code=dumped) and the app it runs now. */
+async function allowCores(b: Backend): Promise<void> {
+  const pid = b.currentPid();
+  if (pid === undefined) throw new Error(`${b.info.name} is not running`);
+  for (const p of [b.info.supervisorPid, pid])
+    await execFileAsync("prlimit", ["--pid", String(p), "--core=unlimited:unlimited"]);
 }
 
 /** The app's one fatal line at a failed start (app.mjs --config-required). */
