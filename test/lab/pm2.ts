@@ -23,6 +23,11 @@ async function readable(dir: string): Promise<void> {
   }
 }
 
+/** npm could not reach its registry: the one reason a PM2 scenario may be skipped rather than fail. */
+export class Pm2Unreachable extends Error {}
+
+const NETWORK = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|network|registry/i;
+
 let installing: Promise<string> | undefined;
 
 /** The pm2 binary, installed into PM2_CACHE with npm when it is not there yet. */
@@ -46,8 +51,11 @@ export function ensurePm2(): Promise<string> {
       );
     } catch (err) {
       installing = undefined;
-      const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
-      throw new Error(`the lab needs PM2 and could not install it into ${PM2_CACHE} with npm: ${why}`);
+      const text =
+        err instanceof Error ? `${err.message}\n${(err as { stderr?: string }).stderr ?? ""}` : String(err);
+      const why = text.split("\n").find((l) => /npm (ERR|error)/.test(l)) ?? text.split("\n")[0];
+      const message = `the lab needs PM2 and could not install it into ${PM2_CACHE} with npm: ${why}`;
+      throw NETWORK.test(text) ? new Pm2Unreachable(message) : new Error(message);
     }
     await readable(join(PM2_CACHE, ".."));
     return PM2_BIN;

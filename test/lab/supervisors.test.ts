@@ -9,6 +9,7 @@ import { type Lab, startLab } from "./lab.js";
 import { labConfig } from "./lab-config.js";
 import type { ScenarioName } from "./lab-info.js";
 import { LAB_USER } from "./lab-user.js";
+import { ensurePm2, Pm2Unreachable } from "./pm2.js";
 import { alive } from "./procs.js";
 import { runScenario } from "./scenarios.js";
 
@@ -71,7 +72,12 @@ describe("backends under real supervisors", () => {
     await stopsClean(l);
   });
 
-  it("PM2: restarted until it stops it (errored); the bot's account reads jlist and starts no daemon of its own", async () => {
+  it("PM2: restarted until it stops it (errored); the bot's account reads jlist and starts no daemon of its own", async (ctx) => {
+    const unreachable = await ensurePm2().then(
+      () => undefined,
+      (err: unknown) => (err instanceof Pm2Unreachable ? err.message : undefined),
+    );
+    if (unreachable) ctx.skip(unreachable);
     const l = await run("crash-loop-pm2");
     const pm2 = l.backends[0]?.info.pm2;
     if (!pm2) throw new Error("backend 1 is not under PM2");
