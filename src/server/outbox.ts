@@ -71,9 +71,17 @@ export class OutboxDrainer {
       this.again = true;
       return;
     }
-    this.draining = this.drainLoop().finally(() => {
-      this.draining = undefined;
-    });
+    this.draining = this.drainLoop()
+      .catch((e: unknown) => {
+        // The store is down (PostgreSQL restarting): entries stay owed; the next poll tries again.
+        this.o.log.warn(
+          { err: e instanceof Error ? e.message : String(e) },
+          "cannot reach the store to drain the outbox; retrying",
+        );
+      })
+      .finally(() => {
+        this.draining = undefined;
+      });
   }
 
   /** Stop taking entries; waits for calls in flight. */

@@ -74,7 +74,10 @@ export class Runner {
 
   wake(): void {
     if (this.stopped) return;
-    void this.fill();
+    this.fill().catch((e: unknown) => {
+      // The store is down (PostgreSQL restarting): the next tick tries again.
+      this.o.log.warn({ err: e instanceof Error ? e.message : String(e) }, "cannot claim runs; retrying");
+    });
   }
 
   async stop(): Promise<void> {
@@ -97,11 +100,19 @@ export class Runner {
         const run = await this.o.store.claimRun(this.o.owner, this.o.now(), this.o.leaseMs);
         if (!run) break;
         this.active++;
-        const p = this.execute(run).finally(() => {
-          this.active--;
-          this.inFlight.delete(p);
-          this.wake();
-        });
+        const p = this.execute(run)
+          .catch((e: unknown) => {
+            // The store went away mid-run: the run keeps its lease, and is taken up again when it expires.
+            this.o.log.error(
+              { run_id: run.id, err: e instanceof Error ? e.message : String(e) },
+              "run interrupted",
+            );
+          })
+          .finally(() => {
+            this.active--;
+            this.inFlight.delete(p);
+            this.wake();
+          });
         this.inFlight.add(p);
       }
     } finally {
@@ -135,7 +146,9 @@ export class Runner {
       return;
     }
     const renew = setInterval(() => {
-      void store.renewRun(run.id, this.o.owner, this.o.now() + this.o.leaseMs);
+      store.renewRun(run.id, this.o.owner, this.o.now() + this.o.leaseMs).catch(() => {
+        // Not renewed this time; the next renewal (or another replica after the lease) carries on.
+      });
     }, this.o.leaseMs / 3);
     renew.unref();
     const hosts = serviceHosts(this.o.config, run.service);
@@ -158,7 +171,9 @@ export class Runner {
             const msg = investigatingMessage(
               this.parentState(run, { done: done.size, total: hosts.length, failed: [...failed] }),
             );
-            void outbox.edit(`${run.id}.progress.${++edits}`, channel, parentId, msg, run.id);
+            outbox.edit(`${run.id}.progress.${++edits}`, channel, parentId, msg, run.id).catch(() => {
+              // A progress edit lost to a store outage: the final edit says more anyway.
+            });
           },
         },
       );
