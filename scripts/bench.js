@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --json] [-- --only parse|collect|slack|alerts]: speed and memory figures, one table.
+// npm run bench [-- --json] [-- --only parse|collect|slack|alerts|aggregate]: speed and memory figures, one table.
 import { execFileSync, spawnSync } from "node:child_process";
 import {
   closeSync,
@@ -231,6 +231,37 @@ if (!only || only === "alerts") {
     );
     if (r.status !== 0)
       throw new Error(`scripts/bench-alerts.ts exited ${r.status}${json ? `: ${r.stderr}` : ""}`);
+    const out = JSON.parse(r.stdout);
+    Object.assign(figures, out.figures);
+    rows.push(...out.rows);
+  }
+}
+
+if (!only || only === "aggregate") {
+  const { benchAggregate } = await import("./bench-aggregate.js");
+  const out = await benchAggregate({ root, outDir, log });
+  Object.assign(figures, out.figures);
+  rows.push(...out.rows);
+}
+
+if (!only || only === "replicas") {
+  if (process.getuid?.() !== 0) {
+    log("replicas: skipped (PostgreSQL is started as the postgres user: needs root)");
+    figures.replicas = { skipped: "needs root" };
+    rows.push(["webhook intake on three replicas (PostgreSQL)", "skipped: needs root", "", ""]);
+  } else {
+    const r = spawnSync(
+      process.execPath,
+      ["--import", "tsx", `${root}scripts/bench-replicas.ts`, ...(json ? ["--quiet"] : [])],
+      {
+        cwd: root,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", json ? "pipe" : "inherit"],
+        maxBuffer: 16 << 20,
+      },
+    );
+    if (r.status !== 0)
+      throw new Error(`scripts/bench-replicas.ts exited ${r.status}${json ? `: ${r.stderr}` : ""}`);
     const out = JSON.parse(r.stdout);
     Object.assign(figures, out.figures);
     rows.push(...out.rows);
