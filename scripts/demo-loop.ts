@@ -178,7 +178,7 @@ try {
     say(readable(e.blocks, e.text));
   });
   say(`  reactions: ${top.reactions.map((r) => `:${r}:`).join(" ")}`);
-  s.replies(CHANNEL, parent.ts).forEach((m, i) => show(m, `thread reply ${i + 1}`));
+  for (const [i, m] of s.replies(CHANNEL, parent.ts).entries()) show(m, `thread reply ${i + 1}`);
   for (const e of s.ephemerals(CHANNEL)) say(`\n── only @ana sees: ${e.text}`);
 
   const inc = (await store.recentIncidents(1))[0];

@@ -2,7 +2,6 @@ import { parseArgs } from "node:util";
 import dayjs from "dayjs";
 import timezone from "dayjs/plugin/timezone.js";
 import utc from "dayjs/plugin/utc.js";
-import type { Config } from "../config/schema.js";
 import { UserError } from "../errors.js";
 import { gatherSummaryInput } from "../incidents/summary-input.js";
 import { lasted } from "../slack/messages.js";
@@ -33,7 +32,7 @@ least 6 characters is enough.
 async function causesOf(store: Store, inc: Incident): Promise<string> {
   if (!inc.lastRunId) return "-";
   const run = await store.getRun(inc.lastRunId);
-  if (!run || run.state !== "done") return run ? `(${run.state})` : "-";
+  if (run?.state !== "done") return run ? `(${run.state})` : "-";
   return run.verdicts.length
     ? [...new Set(run.verdicts.map((v) => v.cause))].join(", ")
     : (run.status ?? "-");

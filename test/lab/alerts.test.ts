@@ -7,9 +7,7 @@ import { type StandIn, startSlackStandIn } from "../support/slack/standin.js";
 import { type AlertChain, startAlertChain } from "./alerting/alert-chain.js";
 import { type Lab, startLab } from "./lab.js";
 import { writeLabConfig } from "./lab-config.js";
-import { GATEWAY_ADDRESS, GATEWAY_PORT } from "./scenario-plan.js";
 import { runScenario } from "./scenarios.js";
-import { sendTraffic } from "./traffic.js";
 
 const CHANNEL = "C0CHECKOUT";
 const TOKEN = "lab-alertmanager-token";
