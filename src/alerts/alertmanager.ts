@@ -1,7 +1,18 @@
 import { z } from "zod";
 import { type AlertSourceModule, realTime } from "./types.js";
 
-const Labels = z.record(z.string(), z.string());
+export const Labels = z.record(z.string(), z.string());
+
+/** One alert as Alertmanager sends it (and Grafana, which adds fields of its own). */
+export const AlertmanagerAlert = z.object({
+  status: z.enum(["firing", "resolved"]),
+  labels: Labels,
+  annotations: Labels.default({}),
+  startsAt: z.string(),
+  endsAt: z.string().optional(),
+  generatorURL: z.string().optional(),
+  fingerprint: z.string().min(1),
+});
 
 /** Alertmanager's webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config). */
 export const AlertmanagerPayload = z.object({
@@ -14,19 +25,7 @@ export const AlertmanagerPayload = z.object({
   commonLabels: Labels.default({}),
   commonAnnotations: Labels.default({}),
   externalURL: z.string().optional(),
-  alerts: z
-    .array(
-      z.object({
-        status: z.enum(["firing", "resolved"]),
-        labels: Labels,
-        annotations: Labels.default({}),
-        startsAt: z.string(),
-        endsAt: z.string().optional(),
-        generatorURL: z.string().optional(),
-        fingerprint: z.string().min(1),
-      }),
-    )
-    .max(10_000),
+  alerts: z.array(AlertmanagerAlert).max(10_000),
 });
 
 export const alertmanager: AlertSourceModule<typeof AlertmanagerPayload> = {

@@ -1,7 +1,6 @@
 import { z } from "zod";
+import { AlertmanagerAlert } from "./alertmanager.js";
 import { type AlertSourceModule, realTime } from "./types.js";
-
-const Labels = z.record(z.string(), z.string());
 
 /**
  * Grafana alerting's webhook contact point payload (Alertmanager's shape plus Grafana's fields:
@@ -14,20 +13,7 @@ export const GrafanaPayload = z.object({
   groupKey: z.string().optional(),
   title: z.string().optional(),
   message: z.string().optional(),
-  alerts: z
-    .array(
-      z.object({
-        status: z.enum(["firing", "resolved"]),
-        labels: Labels,
-        annotations: Labels.default({}),
-        startsAt: z.string(),
-        endsAt: z.string().optional(),
-        generatorURL: z.string().optional(),
-        fingerprint: z.string().min(1),
-        valueString: z.string().optional(),
-      }),
-    )
-    .max(10_000),
+  alerts: z.array(AlertmanagerAlert.extend({ valueString: z.string().optional() })).max(10_000),
 });
 
 export const grafana: AlertSourceModule<typeof GrafanaPayload> = {
