@@ -243,6 +243,8 @@ function nodeOomFields(lines: string[]): AppFields {
     summary: fatal,
     pid: pid === undefined ? undefined : Number(pid),
     frames: capped(frames),
+    // V8's fatal OOM handler aborts: SIGABRT (a shell's exit status 134, systemd's `status=6/ABRT`).
+    ...(heap ? { signal: 6 } : {}),
   };
 }
 

@@ -56,7 +56,10 @@ export const AppRecord = RecordBase.extend({
   pool: z.string().optional(),
   /** Signal number that ended a worker or the process (`[signal SIGSEGV: ...]` is 11). */
   signal: z.number().int().optional(),
+  /** The exit code the runtime ends its process with (HotSpot -XX:+ExitOnOutOfMemoryError: 3). */
   exitCode: z.number().int().optional(),
+  /** How long the request had run when its server ended it (php-fpm `execution timed out (2.56 sec)`). */
+  elapsedSeconds: z.number().optional(),
   /** Log level, lower case (`warning` as `warn`); guessed as `error` for level-less fatal-ish lines. */
   level: z.string().optional(),
   /** A log line's text after its timestamp. */

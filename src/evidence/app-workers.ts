@@ -104,7 +104,14 @@ function fpmMessage(msg: string): AppFields | undefined {
   const pooled = /^\[pool ([^\]]+)\] (.*)$/.exec(msg);
   const pool = pooled?.[1];
   const body = pooled?.[2] ?? msg;
-  let m = /^child (\d+) exited on signal (\d+)/.exec(body);
+  // request_terminate_timeout: `child 27656, script '/srv/slow.php' (request: "GET /slow.php") execution timed
+  // out (2.581576 sec), terminating`; the child then exits on SIGTERM.
+  let m = /^child (\d+), script .* execution timed out \((\d+(?:\.\d+)?) sec\), terminating/.exec(body);
+  if (m) {
+    const elapsedSeconds = Number(m[2]);
+    return { signature: "php_fpm", cause: "worker_timeout", pool, workerPid: Number(m[1]), elapsedSeconds };
+  }
+  m = /^child (\d+) exited on signal (\d+)/.exec(body);
   if (m) {
     const signal = Number(m[2]);
     return { signature: "php_fpm", cause: signalCause(signal), pool, workerPid: Number(m[1]), signal };

@@ -7,7 +7,8 @@ import { unwrap } from "./wrappers.js";
 
 export { AppFrame, AppRecord, AppSignature } from "./app-schema.js";
 
-// HotSpot -XX:+ExitOnOutOfMemoryError: `Terminating due to java.lang.OutOfMemoryError: Java heap space`.
+// HotSpot -XX:+ExitOnOutOfMemoryError: `Terminating due to java.lang.OutOfMemoryError: Java heap space`, then
+// exit(3).
 const JVM_TERMINATING = /^Terminating due to (java\.lang\.OutOfMemoryError)(?:: (.*))?$/;
 
 /** The one-line signatures, tried in order; undefined when the line is none of them. */
@@ -15,7 +16,7 @@ function knownLine(line: string, utcOffsetMinutes: number): AppFields | undefine
   const j = JVM_TERMINATING.exec(line);
   if (j) {
     const summary = line.slice("Terminating due to ".length);
-    return { signature: "java_oom", cause: "java_oom", errorType: j[1], summary };
+    return { signature: "java_oom", cause: "java_oom", errorType: j[1], summary, exitCode: 3 };
   }
   return (
     gunicorn(line) ?? phpFpm(line, utcOffsetMinutes) ?? uwsgi(line, utcOffsetMinutes) ?? structuredLine(line)
