@@ -44,38 +44,29 @@ export async function applyAlertIn(
   ).rows[0];
   // An alert is one incident's when its key and start match; a sender without starts matches by key.
   const sameAlert = "alert_key = $2 AND (starts_at = $3 OR $3 = '' OR starts_at = '')";
-  const closedHad =
-    startsAt !== "" &&
-    (
-      await c.query(
-        `SELECT 1 FROM incident_alerts ia JOIN incidents i ON i.id = ia.incident_id
-         WHERE i.service = $1 AND i.state != 'open' AND ia.alert_key = $2 AND ia.starts_at = $3 LIMIT 1`,
-        [service, a.key, startsAt],
-      )
-    ).rows.length > 0;
-  const view: IncidentView = { closedHadAlert: closedHad };
-  if (open) {
-    const id = String(open.id);
-    const otherFiring = await c.query<{ n: number }>(
-      `SELECT count(*) AS n FROM incident_alerts WHERE incident_id = $1 AND status = 'firing' AND NOT (${sameAlert})`,
-      [id, a.key, startsAt],
-    );
-    const runActive = await c.query(
-      "SELECT 1 FROM runs WHERE incident_id = $1 AND state IN ('queued', 'running') LIMIT 1",
-      [id],
-    );
-    const has = await c.query(`SELECT status FROM incident_alerts WHERE incident_id = $1 AND ${sameAlert}`, [
-      id,
-      a.key,
-      startsAt,
-    ]);
+  // Everything `decide` reads, in one round trip (a storm of firings queues on the service's lock).
+  const openId = open ? String(open.id) : null;
+  const v = (
+    await c.query<{ closed_had: boolean; other_firing: number; run_active: boolean; has_alert: boolean }>(
+      `SELECT
+         ($3 <> '' AND EXISTS (SELECT 1 FROM incident_alerts ia JOIN incidents i ON i.id = ia.incident_id
+           WHERE i.service = $1 AND i.state != 'open' AND ia.alert_key = $2 AND ia.starts_at = $3)) AS closed_had,
+         (SELECT count(*)::int FROM incident_alerts
+           WHERE incident_id = $4 AND status = 'firing' AND NOT (${sameAlert})) AS other_firing,
+         EXISTS (SELECT 1 FROM runs WHERE incident_id = $4 AND state IN ('queued', 'running')) AS run_active,
+         EXISTS (SELECT 1 FROM incident_alerts WHERE incident_id = $4 AND ${sameAlert}) AS has_alert`,
+      [service, a.key, startsAt, openId],
+    )
+  ).rows[0];
+  const view: IncidentView = { closedHadAlert: v?.closed_had === true };
+  if (open && openId) {
     view.open = {
-      id,
+      id: openId,
       lastRunAt: (open.last_run_at as number | null) ?? undefined,
       pendingRun: open.pending_run === true,
-      runActive: runActive.rows.length > 0,
-      hasAlert: has.rows.length > 0,
-      otherFiring: otherFiring.rows[0]?.n ?? 0,
+      runActive: v?.run_active === true,
+      hasAlert: v?.has_alert === true,
+      otherFiring: v?.other_firing ?? 0,
     };
   }
   const decision = decide(view);
@@ -108,13 +99,35 @@ export async function applyAlertIn(
       return { decision, incidentId: id };
     }
     case "join": {
+      // The hot path of a storm: the alert, the incident and the delivery's record in one statement.
       const id = view.open?.id as string;
-      await upsertAlert(id, "firing");
       await c.query(
-        "UPDATE incidents SET last_firing_at = $1, pending_run = CASE WHEN $2 THEN true ELSE pending_run END WHERE id = $3",
-        [now, decision.rerun, id],
+        `WITH alert AS (
+           INSERT INTO incident_alerts (incident_id, alert_key, starts_at, status, updated_at) VALUES ($1, $2, $3, 'firing', $4)
+           ON CONFLICT (incident_id, alert_key, starts_at) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at
+           RETURNING 1
+         ), incident AS (
+           UPDATE incidents SET last_firing_at = $4, pending_run = CASE WHEN $5 THEN true ELSE pending_run END
+           WHERE id = $1 RETURNING 1
+         )
+         INSERT INTO alert_events (received_at, source, status, alert_key, starts_at, ends_at, service, labels, summary, incident_id, outcome)
+         VALUES ($4, $6, $7, $2, $8, $9, $10, $11, $12, $1, $13)`,
+        [
+          id,
+          a.key,
+          startsAt,
+          now,
+          decision.rerun,
+          a.source,
+          a.status,
+          a.startsAt ?? null,
+          a.endsAt ?? null,
+          service,
+          JSON.stringify(a.labels),
+          a.summary ?? null,
+          decision.rerun ? "rerun" : "joined",
+        ],
       );
-      await record(decision.rerun ? "rerun" : "joined", id);
       return { decision, incidentId: id };
     }
     case "resolve": {
