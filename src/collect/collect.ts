@@ -63,7 +63,7 @@ interface HostOutcome {
   conf?: NginxConf;
 }
 
-const transportCode: Record<string, FailureCode> = {
+export const transportCode: Record<string, FailureCode> = {
   unreachable: "unreachable",
   auth_failed: "auth_failed",
   host_key_unknown: "host_key_unknown",
@@ -73,7 +73,7 @@ const transportCode: Record<string, FailureCode> = {
   error: "error",
 };
 
-function sectionFailure(r: SectionResult | undefined, incomplete: boolean): Failure | undefined {
+export function sectionFailure(r: SectionResult | undefined, incomplete: boolean): Failure | undefined {
   if (incomplete)
     return { code: "timeout", message: "the section did not finish before the command timeout" };
   if (!r) return { code: "error", message: "the section produced no output (the script stopped early)" };
@@ -225,7 +225,7 @@ async function runHost(
 }
 
 /** Run jobs with a concurrency limit; every job resolves (failures are outcomes). */
-async function runAll<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function runAll<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

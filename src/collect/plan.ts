@@ -23,6 +23,7 @@ export const TEMPLATE_IDS = [
   "nginx-conf",
   "nginx-error-log",
   "nginx-access-log",
+  "nginx-access-aggregate",
   "ps",
   "ss",
   "systemd-show",

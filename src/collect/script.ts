@@ -1,3 +1,5 @@
+import { AWK_AGGREGATE, SH_AGGREGATE } from "./aggregate.sh.js";
+import { type AggregateFields, fieldsArgument } from "./aggregate-fields.js";
 import { shQuote } from "./shell-quote.js";
 import {
   AWK_BOUNDARY,
@@ -24,7 +26,23 @@ export type SectionSpec =
   /** A dmesg command printing raw `[uptime]` stamps; only lines at or after the window start are kept. */
   | { id: string; type: "dmesg-window"; shell: string; maxBytes: number; timeoutSeconds: number }
   /** Host clock: epoch ms, `date +%z`, `date +%Z`, /proc/uptime, zone name. */
-  | { id: string; type: "clock" };
+  | { id: string; type: "clock" }
+  /**
+   * Counts of a time-ordered access log's lines (and its rotated files', found as log-window finds them) per
+   * UTC minute, status and upstream over [since, until], epoch seconds in the collector's clock; made on the
+   * host by aggregate.sh.ts, which sends only the counts.
+   */
+  | {
+      id: string;
+      type: "log-aggregate";
+      path: string;
+      fields: AggregateFields;
+      sinceEpochSeconds: number;
+      untilEpochSeconds: number;
+      maxKeys: number;
+      maxBytes: number;
+      timeoutSeconds: number;
+    };
 
 export interface ScriptOptions {
   /** Window start, epoch seconds, in the collector's clock. */
@@ -43,13 +61,14 @@ export interface ScriptOptions {
  * stamped the window's first lines N seconds later. The offset read here is the skew plus the time the
  * script took to arrive, give or take a second of rounding, so offsets of -1..2 s are left alone and larger
  * ones start 2 s early; reading a little more is harmless (the diagnosis keeps only the window). Every
- * windowed section (log windows, dmesg, `journalctl --since "@$W_SINCE"`) reads from this W_SINCE.
+ * windowed section (log windows, dmesg, `journalctl --since "@$W_SINCE"`) reads from this W_SINCE. W_SHIFT
+ * keeps the offset applied, for sections that move the host's stamps onto the collector's clock (aggregate).
  */
 const HOST_WINDOW = [
   "w_h=$(date +%s 2>/dev/null)",
   "case $w_h in",
   "  ''|*[!0-9]*) ;;",
-  '  *) W_SKEW=$((w_h - W_REF)); if [ "$W_SKEW" -lt -1 ] || [ "$W_SKEW" -gt 2 ]; then W_SINCE=$((W_SINCE + W_SKEW - 2)); fi ;;',
+  '  *) W_SKEW=$((w_h - W_REF)); if [ "$W_SKEW" -lt -1 ] || [ "$W_SKEW" -gt 2 ]; then W_SINCE=$((W_SINCE + W_SKEW - 2)) W_SHIFT=$W_SKEW; fi ;;',
   "esac",
 ].join("\n");
 
@@ -100,17 +119,18 @@ export function buildScript(sections: SectionSpec[], opts: ScriptOptions): strin
     SH_PRELUDE.trim(),
     `W_N=${opts.nonce}`,
     `W_SINCE=${opts.sinceEpochSeconds}`,
+    "W_SHIFT=0",
     ...(ref === undefined ? [] : [`W_REF=${ref}`, HOST_WINDOW]),
     "export W_SINCE",
     constant("W_COUNT", AWK_COUNT),
     "W_TO=",
   ];
-  if (types.has("command") || types.has("dmesg-window"))
+  if (types.has("command") || types.has("dmesg-window") || types.has("log-aggregate"))
     lines.push("timeout -k 1 5 true >/dev/null 2>&1 && W_TO=1");
   lines.push(SH_CORE.trim());
   if (types.has("clock")) lines.push(SH_CLOCK.trim());
   if (types.has("dmesg-window")) lines.push(constant("W_DMESG", AWK_DMESG), SH_DMESG.trim());
-  if (types.has("log-window")) {
+  if (types.has("log-window") || types.has("log-aggregate")) {
     lines.push(
       constant("W_TIME", AWK_TIME),
       constant("W_PROBE", AWK_PROBE),
@@ -121,6 +141,7 @@ export function buildScript(sections: SectionSpec[], opts: ScriptOptions): strin
       SH_LOG_INIT.trim(),
     );
   }
+  if (types.has("log-aggregate")) lines.push(constant("W_AGG", AWK_AGGREGATE), SH_AGGREGATE.trim());
   for (const s of sections) lines.push(sectionLine(s));
   lines.push(`printf '@@why502:%s done\\n' "$W_N"`, `printf '@@why502:%s done\\n' "$W_N" >&5`);
   return `${lines.join("\n")}\n`;
@@ -142,6 +163,8 @@ function sectionLine(s: SectionSpec): string {
       return `w_sec ${s.id} ${s.maxBytes} ${s.timeoutSeconds} w_dmesg ${s.timeoutSeconds} ${s.maxBytes} ${shQuote(s.shell)}`;
     case "clock":
       return `w_sec ${s.id} ${CLOCK_MAX_BYTES} - w_clock`;
+    case "log-aggregate":
+      return `w_sec ${s.id} ${s.maxBytes} ${s.timeoutSeconds} w_agg ${shQuote(s.path)} ${s.sinceEpochSeconds} ${s.untilEpochSeconds} ${s.timeoutSeconds} ${s.maxKeys} ${shQuote(fieldsArgument(s.fields))}`;
   }
 }
 
@@ -149,13 +172,22 @@ function validate(s: SectionSpec): void {
   if (s.type === "clock") return;
   if (!Number.isSafeInteger(s.maxBytes) || s.maxBytes < 1)
     throw new Error(`buildScript: section ${s.id}: maxBytes must be a positive integer`);
-  if (s.type === "log-window") {
+  if (s.type === "log-window" || s.type === "log-aggregate") {
     if (!s.path.startsWith("/")) throw new Error(`buildScript: section ${s.id}: log path must be absolute`);
     shQuote(s.path);
-    return;
+  }
+  if (s.type === "log-window") return;
+  if (s.type === "log-aggregate") {
+    const ints = [s.sinceEpochSeconds, s.untilEpochSeconds, s.maxKeys];
+    if (!ints.every((n) => Number.isSafeInteger(n) && n >= 0) || s.maxKeys < 1)
+      throw new Error(`buildScript: section ${s.id}: window and key cap must be non-negative integers`);
+    if (s.untilEpochSeconds < s.sinceEpochSeconds)
+      throw new Error(`buildScript: section ${s.id}: the window ends before it starts`);
+    fieldsArgument(s.fields);
   }
   if (!Number.isSafeInteger(s.timeoutSeconds) || s.timeoutSeconds < 1)
     throw new Error(`buildScript: section ${s.id}: timeoutSeconds must be a positive integer`);
+  if (s.type === "log-aggregate") return;
   if (s.shell.trim() === "") throw new Error(`buildScript: section ${s.id}: empty shell snippet`);
   shQuote(s.shell);
 }

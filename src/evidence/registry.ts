@@ -1,3 +1,4 @@
+import { accessAggregateParser } from "./access-aggregate.js";
 import { appParser } from "./app.js";
 import { dockerParser } from "./docker/docker.js";
 import { kernelParser } from "./kernel.js";
@@ -24,6 +25,7 @@ export const parsers = {
   supervisord: supervisordParser,
   pm2: pm2Parser,
   docker: dockerParser,
+  "nginx-access-aggregate": accessAggregateParser,
 } satisfies Record<EvidenceKind, Parser<RecordBase>>;
 
 export type Parsers = typeof parsers;

@@ -13,6 +13,7 @@ export const EvidenceKind = z.enum([
   "supervisord",
   "pm2",
   "docker",
+  "nginx-access-aggregate",
 ]);
 export type EvidenceKind = z.infer<typeof EvidenceKind>;
 

@@ -72,6 +72,7 @@ export function parseBundle(bundle: Bundle): EvidenceSet {
     supervisord: [],
     pm2: [],
     docker: [],
+    "nginx-access-aggregate": [],
   } as unknown as EvidenceSet["byKind"];
   const confs = new Map<string, NginxConf>();
 
