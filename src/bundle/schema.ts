@@ -89,7 +89,10 @@ export type HostBundle = z.infer<typeof HostBundle>;
 export const BackendSpec = z.object({
   host: z.string(),
   address: z.string(),
-  port: z.number().int().min(1).max(65535),
+  /** Absent for an instance that listens on a unix socket. */
+  port: z.number().int().min(1).max(65535).optional(),
+  /** The unix socket the instance listens on, when nginx reaches it by path (`server unix:/run/app.sock`). */
+  socket: z.string().optional(),
   /** IP addresses `address` resolved to from the collector, when it is a name. */
   addresses: z.array(z.string()).optional(),
   /** systemd unit, process name or pid file used to find the process. */

@@ -398,7 +398,9 @@ export async function collect(config: Config, opts: CollectOptions, deps: Collec
   const specs: BackendSpec[] = [];
   for (const b of explicit) {
     const r = deps.resolve(b.host);
-    const spec: BackendSpec = { host: b.host, address: r.address, port: b.port };
+    const spec: BackendSpec = b.socket
+      ? { host: b.host, address: r.address, socket: b.socket }
+      : { host: b.host, address: r.address, port: b.port };
     const ips = await resolving.get(b.host);
     if (ips && ips.length > 0) spec.addresses = ips;
     if (b.process && "systemd_unit" in b.process) spec.unit = b.process.systemd_unit;
@@ -422,13 +424,35 @@ export async function collect(config: Config, opts: CollectOptions, deps: Collec
         journalFile: service.backends.journal_file,
         kernelLog: service.backends.kernel_log ?? config.defaults.kernel_log,
       }));
+    // A unix socket lives on the gateway itself: ask the gateway about the process behind it, as a backend.
+    const gateway = service.gateways[0]?.host;
+    const local = gateway
+      ? servers
+          .filter((s) => s.unix)
+          .map((s) => ({
+            host: gateway,
+            port: 80,
+            socket: String(s.unix),
+            process: service.backends.process,
+            appLogs: service.backends.app_logs ?? [],
+            journalFile: service.backends.journal_file,
+            kernelLog: service.backends.kernel_log ?? config.defaults.kernel_log,
+          }))
+      : [];
     backends.push(
       ...(await runAll(
         targets.map((t) => backendJob(config, deps, t, sinceEpoch, t.host)),
         limit,
         run,
       )),
+      ...(await runAll(
+        local.map((t) => ({ ...backendJob(config, deps, t, sinceEpoch), name: `${t.host}:${t.socket}` })),
+        limit,
+        run,
+      )),
     );
+    for (const t of local)
+      specs.push({ host: `${t.host}:${t.socket}`, address: deps.resolve(t.host).address, socket: t.socket });
   }
 
   const until = deps.now();

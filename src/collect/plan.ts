@@ -285,6 +285,8 @@ function kernelSection(k: KernelLog, sinceEpoch: number, maxBytes: number): Plan
 export interface BackendTarget {
   host: string;
   port: number;
+  /** Listens on this unix socket instead of the port: `ss -ltnp` has nothing to say about it. */
+  socket?: string | undefined;
   process?: ProcessSpec | undefined;
   appLogs: string[];
   journalFile?: string | undefined;
@@ -299,9 +301,10 @@ export function backendSections(b: BackendTarget, sinceEpoch: number, maxBytes: 
   const parent = b.process && parentShell(b.process);
   if (b.process && parent)
     out.push(command("ps-parent", "ps-parent", parent, "ps", `parent of ${psSource(b.process)}`));
-  out.push(
-    command("ss", "ss", `ss -ltnpH ${shQuote(`sport = :${b.port}`)}`, "ss", `ss -ltnp sport = :${b.port}`),
-  );
+  if (b.socket === undefined)
+    out.push(
+      command("ss", "ss", `ss -ltnpH ${shQuote(`sport = :${b.port}`)}`, "ss", `ss -ltnp sport = :${b.port}`),
+    );
   if (b.process && "systemd_unit" in b.process) {
     const unit = shQuote(b.process.systemd_unit);
     out.push(
@@ -344,6 +347,7 @@ export function configuredBackends(config: Config, service: Service): BackendTar
   return (b.instances ?? []).map((i) => ({
     host: i.host,
     port: i.port ?? b.port ?? 80,
+    ...((i.socket ?? b.socket) ? { socket: i.socket ?? b.socket } : {}),
     process: i.process ?? b.process,
     appLogs: i.app_logs ?? b.app_logs ?? [],
     journalFile: i.journal_file ?? b.journal_file,

@@ -126,6 +126,8 @@ export type ProcessSpec = z.infer<typeof ProcessSpec>;
 
 const BackendCommon = {
   port: Port.optional(),
+  /** The unix socket the instance listens on (`/run/app.sock`), when nginx reaches it by path, not by port. */
+  socket: RootedPath.optional(),
   process: ProcessSpec.optional(),
   app_logs: z.array(AbsPath).optional(),
   /** A file holding systemd-style journal lines for the unit, when there is no journald to ask. */

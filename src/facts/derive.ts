@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import type { BackendSpec, Bundle, HostBundle } from "../bundle/schema.js";
 import type { NginxAccessRecord } from "../evidence/nginx-access.js";
-import type { NginxConf } from "../evidence/nginx-conf.js";
+import type { ConfLocation, NginxConf } from "../evidence/nginx-conf.js";
 import type { NginxErrorRecord } from "../evidence/nginx-error.js";
 import { CauseId } from "../evidence/types.js";
 import { endpointOf } from "./address.js";
@@ -114,8 +114,14 @@ function ownerOf(
   address: string,
 ): { host?: HostBundle; placementKnown: boolean; known: boolean } {
   const ep = endpointOf(address);
-  if (ep.kind !== "tcp") return { placementKnown: false, known: true };
   const hostNamed = (name: string) => bundle.hosts.find((h) => h.name === name);
+  if (ep.kind === "unix") {
+    // A socket path names no host: the instance configured with that socket owns it.
+    const spec = bundle.backends.find((b) => b.socket === ep.host);
+    const host = spec && bundle.hosts.find((h) => h.name === spec.host && h.role === "backend");
+    return host ? { host, placementKnown: false, known: true } : { placementKnown: false, known: true };
+  }
+  if (ep.kind !== "tcp") return { placementKnown: false, known: true };
   if (bundle.backends.length > 0) {
     const ips = (b: BackendSpec) =>
       [b.address, ...(b.addresses ?? []), ...(hostNamed(b.host)?.addresses ?? [])].filter(
@@ -155,14 +161,25 @@ function targetConfig(
   confs: Map<string, NginxConf>,
   upstream: string,
   address: string,
-): { inConfig: boolean; keepalive: boolean; readTimeout: number; bufferSize: number; ref?: EvidenceRef } {
+): {
+  inConfig: boolean;
+  keepalive: boolean;
+  readTimeout: number;
+  bufferSize: number;
+  pass: string;
+  ref?: EvidenceRef;
+} {
   let result: ReturnType<typeof targetConfig> = {
     inConfig: false,
     keepalive: false,
     readTimeout: 60,
     bufferSize: 0,
+    pass: "",
   };
   for (const conf of confs.values()) {
+    // A location that passes straight to the address, without an upstream{} group.
+    const direct = conf.servers.flatMap((s) => s.locations).find((l) => l.target === address);
+    if (direct) result.pass = passOf(direct);
     for (const [name, group] of Object.entries(conf.upstreams)) {
       if (upstream && name !== upstream) continue;
       const server = group.servers.find((s) => s.address === address);
@@ -173,11 +190,32 @@ function targetConfig(
         keepalive: (group.keepalive ?? 0) > 0,
         readTimeout: location?.proxyReadTimeout ?? 60,
         bufferSize: location?.proxyBufferSize ?? 0,
+        pass: location ? passOf(location) : result.pass,
       };
       if (server.source) result.ref = server.source;
     }
   }
   return result;
+}
+
+const PASS_OF_SCHEME: Record<string, string> = {
+  http: "proxy_pass",
+  https: "proxy_pass",
+  fastcgi: "fastcgi_pass",
+  uwsgi: "uwsgi_pass",
+  scgi: "scgi_pass",
+  grpc: "grpc_pass",
+  grpcs: "grpc_pass",
+};
+
+/** The `*_pass` directive a location uses, or "". */
+function passOf(l: ConfLocation): string {
+  if (l.proxyPass !== null) return "proxy_pass";
+  if (l.fastcgiPass !== null) return "fastcgi_pass";
+  if (l.uwsgiPass !== null) return "uwsgi_pass";
+  if (l.scgiPass !== null) return "scgi_pass";
+  if (l.grpcPass !== null) return "grpc_pass";
+  return "";
 }
 
 /** Derive facts per failing upstream target from a bundle. Pure. */
@@ -274,9 +312,11 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
       });
     }
 
+    const scheme = lines.find((l) => l.upstreamScheme !== undefined)?.upstreamScheme ?? "";
     const facts: TargetFacts = {
       address,
       kind: ep.kind,
+      pass: conf.pass || (PASS_OF_SCHEME[scheme] ?? ""),
       host: owner.host?.name ?? "",
       placementKnown: owner.placementKnown,
       known: owner.known,

@@ -101,7 +101,10 @@ function exitOf(
 /** The supervisor's name for the program behind this target, as the inventory gave it. */
 export function programOf(bundle: Bundle, host: string, ep: Endpoint): string | undefined {
   const specs = bundle.backends.filter((b) => b.host === host);
-  const spec = specs.find((b) => ep.kind !== "tcp" || b.port === ep.port) ?? specs[0];
+  const spec =
+    specs.find((b) =>
+      ep.kind === "unix" ? b.socket === ep.host : ep.kind !== "tcp" || b.port === ep.port,
+    ) ?? specs[0];
   return spec?.process;
 }
 

@@ -12,6 +12,11 @@ export const TargetFacts = z.object({
    * name nginx had to resolve at run time).
    */
   kind: z.enum(["tcp", "unix", "group", "name"]),
+  /**
+   * The module nginx used to reach the target: `proxy_pass`, `fastcgi_pass`, `uwsgi_pass`, `scgi_pass` or
+   * `grpc_pass`, from `nginx -T` (else from the scheme of the error lines' `upstream:`), or "".
+   */
+  pass: z.string(),
   /** Inventory name of the backend host that owns the address, or "". */
   host: z.string(),
   /** We had a list of instances (inventory or host addresses) to compare the address with. */

@@ -64,7 +64,7 @@ describe("playbook loader", () => {
   it("rejects loops between steps", () => {
     const bad = good.replace("otherwise: { verdict: inconclusive }", "otherwise: { goto: errors }");
     expect(errorOf(bad)).toMatch(
-      /steps\.timing: steps loop back on themselves \(errors -> socket -> restart -> timing -> errors\)\.$/,
+      /steps\.timing: steps loop back on themselves \(errors -> restart -> socket -> timing -> errors\)\.$/,
     );
   });
 
