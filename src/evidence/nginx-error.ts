@@ -170,7 +170,7 @@ function errnoIn(s: string, from: number, end: number): { errno: number; text: s
     if (d === q + 1 || d + 1 >= end || s.charCodeAt(d) !== 58 || s.charCodeAt(d + 1) !== 32) continue;
     const close = s.indexOf(")", d + 2);
     if (close < 0 || close >= end) return "open";
-    // Up to 15 digits the sum is exact; beyond, Number() rounds as the regex-based reading did.
+    // Up to 15 digits the sum is exact; beyond, Number() of the digits rounds once, not at each digit.
     if (d - q - 1 > 15) errno = Number(s.slice(q + 1, d));
     return { errno, text: s.slice(d + 2, close) };
   }
