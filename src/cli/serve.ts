@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { UserError } from "../errors.js";
 import { workerDiagnoser } from "../investigate/diagnoser.js";
+import { countImpact } from "../investigate/impact.js";
 import { createLogger } from "../server/log.js";
 import { type SlackSecrets, startBot } from "../server/serve.js";
 import { explainForSlack } from "../slack/explain.js";
@@ -112,6 +113,10 @@ export async function runServe(args: string[], io: Io): Promise<number> {
     port,
     host: values.host ?? "0.0.0.0",
     fontFiles: chartFonts(io.env),
+    impact: async (service, sinceMs, untilMs) => {
+      const i = await countImpact(config, io.env, service, sinceMs, untilMs);
+      return { perMinute: i.perMinute, complete: i.complete };
+    },
   });
   io.stderr.write(`why502 serving (${bot.mode} mode), health and metrics on port ${bot.port}\n`);
   const signal = await (io.stopRequested ?? new Promise<string>(() => {}));

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { type Serve, startServe, stopServe } from "../slack/serve-process.js";
@@ -66,6 +67,32 @@ describe("the real alert chain: nginx → mtail → Prometheus → Alertmanager 
     }, 90_000);
     expect(closed.text).toMatch(/^checkout: Resolved after/);
     expect(JSON.stringify(closed.blocks)).toMatch(/OOM-killed/);
+    // The post-incident summary in the thread, its chart and postmortem draft really uploaded.
+    const files = await s.waitFor(
+      () => s.replies(CHANNEL, parent.ts).find((m) => m.files.length >= 2),
+      30_000,
+    );
+    const png = files.files.find((f) => f.name.endsWith(".png"));
+    expect(png?.content.subarray(0, 8).toString("hex")).toBe("89504e470d0a1a0a");
+    expect(files.files.find((f) => f.name.endsWith(".postmortem.md"))?.content.toString("utf8")).toMatch(
+      /^## Timeline$/m,
+    );
+    const summaryMsg = s.replies(CHANNEL, parent.ts).find((m) => /^Resolved after/.test(m.text));
+    expect(summaryMsg).toBeDefined();
+    // Its numbers are the access log's, counted here independently of the bot.
+    const db = new Database(join(lab.dir, "why502.db"), { readonly: true });
+    const stored = db.prepare("SELECT summary_json FROM incidents").get() as { summary_json: string };
+    db.close();
+    const impact = (
+      JSON.parse(stored.summary_json) as {
+        impact: { measured: boolean; status502: number; requests?: number };
+      }
+    ).impact;
+    const lines = readFileSync(lab.info.gateway.nginx.accessLog, "utf8").split("\n").filter(Boolean);
+    const status = (l: string) => /^\S+ - \S+ \[[^\]]+\] "[^"]*" (\d{3}) /.exec(l)?.[1];
+    expect(impact.measured).toBe(true);
+    expect(impact.status502).toBe(lines.filter((l) => status(l) === "502").length);
+    expect(impact.requests).toBe(lines.filter((l) => status(l) !== undefined).length);
     expect(s.messages(CHANNEL)).toHaveLength(1);
     const webhooks = bot.logLines().filter((l) => l.msg === "webhook");
     expect(webhooks.length).toBeGreaterThanOrEqual(2);
