@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { waitUntil } from "../lab/wait.js";
 import { runMain } from "../support/run-main.js";
 import { type StandIn, startSlackStandIn } from "../support/slack/standin.js";
 import { alertmanagerBody, hmacHeaders } from "./alert-payloads.js";
@@ -346,6 +347,13 @@ describe("incidents over time", () => {
     }, 10_000);
     expect(standin.messages(CHANNEL)).toHaveLength(1);
     expect(standin.replies(CHANNEL, parent.ts)).toHaveLength(1);
+    // The reply is owed before the run is marked done: the store says done a moment later.
+    await waitUntil(
+      () => (rows(dir.db, "SELECT 1 FROM runs WHERE state = 'done'").length === 1 ? true : undefined),
+      {
+        what: "the run marked done",
+      },
+    );
     expect(rows(dir.db, "SELECT state, attempts FROM runs")).toEqual([{ state: "done", attempts: 2 }]);
     expect(rows(dir.db, "SELECT outcome FROM alert_events").map((r) => r.outcome)).toEqual(["opened"]);
     // The same alert, still firing, joins the incident that survived the restart.
@@ -362,7 +370,12 @@ describe("incidents over time", () => {
     await am(bot, alertmanagerBody({ status: "firing", service: "checkout" }));
     const parent = await standin.waitFor(() => standin.messages(CHANNEL)[0], 10_000);
     await standin.waitFor(() => standin.replies(CHANNEL, parent.ts)[0], 20_000);
-    await standin.waitFor(() => rows(dir.db, "SELECT 1 FROM runs WHERE state = 'done'").length === 1, 10_000);
+    await waitUntil(
+      () => (rows(dir.db, "SELECT 1 FROM runs WHERE state = 'done'").length === 1 ? true : undefined),
+      {
+        what: "the first run marked done",
+      },
+    );
     const lastRun = Number(rows(dir.db, "SELECT last_run_at AS t FROM incidents")[0]?.t);
     await new Promise<void>((r) => setTimeout(r, Math.max(0, lastRun + 1100 - Date.now())));
     await am(bot, alertmanagerBody({ status: "firing", service: "checkout" }));
