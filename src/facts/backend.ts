@@ -74,7 +74,12 @@ const KERNEL_CLOCK_SLACK_MS = 2_000;
 const ANY_ADDRESS = new Set(["0.0.0.0", "*", "::", "[::]"]);
 
 function sameHost(a: string, b: string): boolean {
-  const strip = (s: string) => s.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  // A dual-stack socket bound to an IPv4 address (the JVM's) shows as `[::ffff:127.0.0.11]:18080`.
+  const strip = (s: string) =>
+    s
+      .replace(/^\[|\]$/g, "")
+      .replace(/%.*$/, "")
+      .replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
   return strip(a) === strip(b);
 }
 
