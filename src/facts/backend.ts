@@ -16,6 +16,7 @@ import {
   repeatedLastWords,
   supervisedLives,
 } from "./lives.js";
+import { analyseRuntime, NO_RUNTIME, type RuntimeFacts } from "./runtime.js";
 import type { TargetFacts } from "./schema.js";
 import { inWindow, ms, type Window } from "./window.js";
 
@@ -57,7 +58,8 @@ export type BackendFacts = Pick<
   | "coreDumped"
   | "workerTimeout"
   | "poolExhausted"
->;
+> &
+  RuntimeFacts;
 
 const STACK_SIGNATURES = new Set([
   "go_panic",
@@ -126,6 +128,7 @@ const NONE: BackendFacts = {
   coreDumped: false,
   workerTimeout: false,
   poolExhausted: false,
+  ...NO_RUNTIME,
 };
 
 function isExit(r: SystemdRecord): boolean {
@@ -313,6 +316,7 @@ export function analyseBackend(
     cite.fatal.push(refOf(fatal));
   }
   lifeFacts(out, lives, app, cite);
+  Object.assign(out, analyseRuntime(set, host.name, app, cite));
   return out;
 }
 

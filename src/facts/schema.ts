@@ -76,6 +76,19 @@ export const TargetFacts = z.object({
   coreDumped: z.boolean(),
   workerTimeout: z.boolean(),
   poolExhausted: z.boolean(),
+  /**
+   * The runtime or worker server whose own lines tell how it ended a process or a request (gunicorn, uWSGI,
+   * php-fpm, JVM, Node.js), or "".
+   */
+  runtime: z.string(),
+  /** The limit it was started with, as its command line names it (`--timeout 2`, `-Xmx32m`), or "". */
+  runtimeSetting: z.string(),
+  /** That limit's value: seconds for a worker timeout, MiB for a heap; 0 when not named. */
+  runtimeLimit: z.number(),
+  /** Workers the runtime ended for running past their timeout (WORKER TIMEOUT, HARAKIRI, execution timed out). */
+  workerTimeouts: z.number(),
+  /** The process ran out of its heap: Java `OutOfMemoryError: Java heap space`, Node `JavaScript heap out of memory`. */
+  heapExhausted: z.boolean(),
   /** Errors nginx logged for this target. */
   errorCount: z.number(),
   firstError: z.string(),
@@ -132,5 +145,7 @@ export const CiteKey = [
   "fatal",
   "timing",
   "worker",
+  /** The line naming a runtime's limit: its command line (`ps`). */
+  "limit",
 ] as const;
 export type CiteKey = (typeof CiteKey)[number];
