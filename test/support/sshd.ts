@@ -54,6 +54,7 @@ export async function startSshd(opts: StartSshdOptions): Promise<TestSshd> {
   if (opts.addresses.length === 0) throw new Error("startSshd: at least one address is required");
   const user = opts.user ?? "root";
   const dir = await mkdtemp(join(tmpdir(), "why502-sshd-"));
+  await mkdir(join(dir, "home"), { mode: 0o755 });
   // A non-root user's sshd child reads authorized_keys with that user's rights.
   await chmod(dir, 0o755);
   await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
@@ -153,6 +154,10 @@ function sshdConfig(opts: StartSshdOptions, dir: string, hostKey: string, author
     "MaxSessions 50",
     "PrintMotd no",
     "AcceptEnv LANG LC_*",
+    // Sessions get an empty home of their own: the login shell of the machine's real account (root's
+    // ~/.bashrc here runs `pyenv rehash`, whose lock a killed session can leave behind) must not slow or
+    // hang the tests. Collection does not read the home directory.
+    `SetEnv HOME=${join(dir, "home")}`,
     ...matchBlock,
   ];
   return `${lines.join("\n")}\n`;
