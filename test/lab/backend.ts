@@ -5,8 +5,9 @@ import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import type { BackendMode, LabBackendInfo } from "./lab-info.js";
+import type { BackendMode, LabBackendInfo, LabRuntime } from "./lab-info.js";
 import { alive, pidFromFile, terminate } from "./procs.js";
+import { runtimeCommand } from "./runtimes.js";
 import { waitUntil } from "./wait.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -46,6 +47,8 @@ export interface BackendOptions {
   memoryLimit?: string;
   /** extra environment of the supervisor and its app (a skewed clock: skew.ts) */
   env?: Record<string, string>;
+  /** default: the Node app; the others get the failure of their runtime (runtimes.ts) */
+  runtime?: LabRuntime;
 }
 
 export interface Backend {
@@ -79,23 +82,30 @@ export async function startBackend(opts: BackendOptions): Promise<Backend> {
   }
   const cgroupName = `why502-lab-${opts.name}`;
   const cgroup = opts.memoryLimit === undefined ? null : join(CGROUP_ROOT, cgroupName);
-  const app = [
-    APP,
-    ...["--name", opts.name, "--address", opts.address, "--port", String(opts.port), "--mode", opts.mode],
-    ...["--config", configPath],
-    ...(opts.appArgs ?? []),
-  ];
+  const runtime =
+    opts.runtime === undefined || opts.runtime === "node"
+      ? undefined
+      : runtimeCommand(opts.runtime, { ...opts, appArgs: opts.appArgs ?? [] });
+  const app = runtime
+    ? ["--exec", "--ready-tcp", `${opts.address}:${opts.port}`, "--", ...runtime.argv]
+    : [
+        "--",
+        APP,
+        ...["--name", opts.name, "--address", opts.address, "--port", String(opts.port), "--mode", opts.mode],
+        ...["--config", configPath],
+        ...(opts.appArgs ?? []),
+      ];
   const sup = [
     SUPERVISOR,
     ...["--name", opts.name, "--journal", journalPath, "--log", logPath, "--pid-file", pidFile],
     ...["--restart-ms", String(opts.restartMs ?? 300)],
     ...(opts.memoryLimit === undefined ? [] : ["--memory-limit", opts.memoryLimit, "--cgroup", cgroupName]),
-    "--",
     ...app,
   ];
+  const env = { ...opts.env, ...runtime?.env };
   const child: ChildProcess = spawn(process.execPath, sup, {
     stdio: ["ignore", "ignore", "pipe", "ipc"],
-    ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+    ...(Object.keys(env).length > 0 ? { env: { ...process.env, ...env } } : {}),
   });
   const supervisorPid = child.pid;
   if (supervisorPid === undefined) throw new Error(`could not spawn the supervisor of ${opts.name}`);
@@ -204,6 +214,7 @@ export async function startBackend(opts: BackendOptions): Promise<Backend> {
     supervisorPid,
     cgroup,
     memoryLimit: opts.memoryLimit ?? null,
+    ...(opts.runtime === undefined ? {} : { runtime: opts.runtime }),
   };
   const backend: Backend = {
     info,

@@ -20,7 +20,7 @@ afterEach(async () => {
 
 interface DiagnosisJson {
   status: string;
-  verdicts: { target: string; cause: string; evidence: { host: string; text: string }[] }[];
+  verdicts: { target: string; cause: string; title: string; evidence: { host: string; text: string }[] }[];
   hosts: { name: string; ok: boolean; failure?: { code: string } }[];
 }
 
@@ -75,6 +75,19 @@ describe("why502 diagnose over SSH against the lab", () => {
         expect(v.evidence.map((e) => e.text).join("\n")).toMatch(
           /Memory cgroup out of memory: Killed process \d+ \(node\)/,
         );
+      }
+      // A runtime that ended its own work is cited in its own words, and its limit from its command line.
+      for (const v of diagnosis.verdicts.filter((x) => x.cause === "worker_timeout")) {
+        expect(v.title).toMatch(/^gunicorn killed 3 workers .* after its 2 s timeout \(--timeout 2\)/);
+        const cited = v.evidence.map((e) => e.text).join("\n");
+        expect(cited).toMatch(/\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/);
+        expect(cited).toMatch(/\/usr\/bin\/gunicorn .*--timeout 2 /);
+      }
+      for (const v of diagnosis.verdicts.filter((x) => x.cause === "heap_exhausted")) {
+        expect(v.title).toMatch(/ran out of its 32 MiB Java heap \(-Xmx32m\)$/);
+        const cited = v.evidence.map((e) => e.text).join("\n");
+        expect(cited).toMatch(/^Terminating due to java\.lang\.OutOfMemoryError: Java heap space$/m);
+        expect(cited).toMatch(/status=3\/NOTIMPLEMENTED/);
       }
     });
   }

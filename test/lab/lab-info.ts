@@ -18,6 +18,8 @@ export const SCENARIOS = [
   "oom-supervisord",
   "fatal-supervisord",
   "abort-core",
+  "worker-timeout",
+  "heap-exhausted",
 ] as const;
 export const ScenarioName = z.enum(SCENARIOS);
 export type ScenarioName = z.infer<typeof ScenarioName>;
@@ -34,12 +36,18 @@ export const VERDICTS = [
   "down",
   "host_unreachable",
   "crash_loop",
+  "worker_timeout",
+  "heap_exhausted",
 ] as const;
 export const VerdictId = z.enum(VERDICTS);
 export type VerdictId = z.infer<typeof VerdictId>;
 
-export const BackendMode = z.enum(["ok", "crash", "oom", "fatal", "write-timeout"]);
+export const BackendMode = z.enum(["ok", "crash", "oom", "fatal", "write-timeout", "worker-timeout", "heap"]);
 export type BackendMode = z.infer<typeof BackendMode>;
+
+/** What the backend is: the Node app (app.mjs), a WSGI app under gunicorn, or a Java program on a JVM. */
+export const LabRuntime = z.enum(["node", "gunicorn", "jvm"]);
+export type LabRuntime = z.infer<typeof LabRuntime>;
 
 /** What runs the backend: the systemd stand-in (supervisor.mjs), supervisord, PM2, or nothing but a loop. */
 export const LabSupervisor = z.enum(["systemd", "supervisord", "pm2", "none"]);
@@ -69,6 +77,8 @@ export const LabBackendInfo = z.object({
   memoryLimit: z.string().nullable(),
   /** absent: the systemd stand-in */
   supervisor: LabSupervisor.optional(),
+  /** absent: the Node app */
+  runtime: LabRuntime.optional(),
   /** under supervisord: its config (for supervisorctl -c), its main log, its socket and the program's name */
   supervisord: z
     .object({ conf: z.string(), log: z.string(), socket: z.string(), program: z.string() })

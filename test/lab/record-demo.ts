@@ -38,6 +38,10 @@ const TITLES: Record<ScenarioName, string> = {
   "fatal-supervisord": "backend under supervisord exited on purpose: a fatal log line and exit 1, no stack",
   "abort-core":
     "backend died of SIGABRT with its core limit raised: code=dumped, result 'core-dump', no stack",
+  "worker-timeout":
+    "gunicorn killed its one sync worker at its 2 s --timeout, three times: requests queued behind it failed later each time",
+  "heap-exhausted":
+    "a JVM exhausted its 32 MiB heap (-Xmx32m) and exited with -XX:+ExitOnOutOfMemoryError (status 3), then restarted",
 };
 
 /** The demo lists these cases; every scenario is recorded as a playbook case. */

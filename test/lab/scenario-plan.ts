@@ -1,4 +1,4 @@
-import type { BackendMode, LabSupervisor, ScenarioName } from "./lab-info.js";
+import type { BackendMode, LabRuntime, LabSupervisor, ScenarioName } from "./lab-info.js";
 
 /** The Nth request to the failing backend triggers its failure (crash, oom). */
 export const FAIL_AFTER = 8;
@@ -9,12 +9,18 @@ export const GATEWAY_ADDRESS = "127.0.0.10";
 export const GATEWAY_PORT = 18000;
 export const SSH_PORT = 2222;
 export const UPSTREAM = "checkout";
+/** A JVM with a 32m heap needs about 110 MiB in all: its memory cgroup leaves the heap to run out first. */
+export const JVM_MEMORY_LIMIT = "256M";
 
 export interface BackendPlan {
   mode: BackendMode;
   appArgs: string[];
   /** default: the systemd stand-in */
   supervisor?: LabSupervisor;
+  /** default: the Node app (runtimes.ts) */
+  runtime?: LabRuntime;
+  /** instead of the lab's memory limit (when it sets one) */
+  memoryLimit?: string;
 }
 
 /** Up to 9 backends live on 127.0.0.11..19; the bench variant (more) on 127.0.0.41..99. */
@@ -70,6 +76,16 @@ export function planBackends(scenario: ScenarioName | undefined, count: number):
       case "abort-core":
       case undefined:
         return ok;
+      // One sync worker whose --timeout is shorter than /slow: requests queue behind it and fail one by one.
+      case "worker-timeout":
+        return { mode: "worker-timeout", appArgs: [], runtime: "gunicorn" };
+      case "heap-exhausted":
+        return {
+          mode: "heap",
+          appArgs: ["--fail-after", String(FAIL_AFTER)],
+          runtime: "jvm",
+          memoryLimit: JVM_MEMORY_LIMIT,
+        };
     }
   })();
   const rest: BackendPlan =

@@ -158,6 +158,15 @@ export async function runScenario(lab: Lab, name: ScenarioName): Promise<Scenari
       await failAndRecover(lab, first, { signal: "SIGABRT" }, ["core-dump"], ["refused"], run);
       expected = [{ target, verdict: "crashed_no_trace" }];
       break;
+    case "worker-timeout":
+      await workerTimeout(lab, first, run);
+      expected = [{ target, verdict: "worker_timeout" }];
+      break;
+    case "heap-exhausted":
+      await failAndRecover(lab, first, "traffic", ["exit-code"], ["refused"], run);
+      run.evidence.push(await lineIn(first.info.logPath, /^Terminating due to java\.lang\.OutOfMemoryError/));
+      expected = [{ target, verdict: "heap_exhausted" }];
+      break;
     case "crash-loop-supervisord":
     case "crash-loop-pm2":
     case "crash-loop-pidfile":
@@ -365,6 +374,35 @@ async function writeTimeout(lab: Lab, b: Backend, run: Run): Promise<void> {
   run.replies.push(...(await traffic({ count: 6, concurrency: 6, path: () => "/slow" })));
   run.replies.push(...(await traffic({ count: 4, concurrency: 2 })));
   run.evidence.push(await awaitErrorLine(lab, b.info.target, "prematureClose"));
+}
+
+/** gunicorn kills each worker that runs /slow past --timeout. */
+const WORKER_TIMEOUT = /\[CRITICAL\] WORKER TIMEOUT \(pid:\d+\)/;
+/** /slow requests that reach gunicorn's one sync worker at once: each waits for the last one's worker to die. */
+const QUEUED = 3;
+
+/**
+ * /slow needs 5 s; gunicorn's one sync worker gets QUEUED of them at once (round robin gives the healthy replica
+ * as many) and is killed at its 2 s timeout by the master, which boots another that takes the next one. nginx
+ * sees each fail later than the last: 2-3 s, then 4-6, then 6-9, under proxy_read_timeout's 10 s.
+ */
+async function workerTimeout(lab: Lab, b: Backend, run: Run): Promise<void> {
+  run.replies.push(...(await traffic({ count: 6, concurrency: 2 })));
+  const peers = lab.nginx.servers().length;
+  run.replies.push(
+    ...(await traffic({ count: QUEUED * peers, concurrency: QUEUED * peers, path: () => "/slow" })),
+  );
+  run.replies.push(...(await traffic({ count: 4, concurrency: 2 })));
+  run.evidence.push(await awaitErrorLine(lab, b.info.target, "prematureClose"));
+  await waitUntil(
+    async () =>
+      (await readFile(b.info.logPath, "utf8")).split("\n").filter((l) => WORKER_TIMEOUT.test(l)).length >=
+      QUEUED
+        ? true
+        : undefined,
+    { what: `${QUEUED} worker timeouts in ${b.info.logPath}` },
+  );
+  run.evidence.push(await lineIn(b.info.logPath, WORKER_TIMEOUT));
 }
 
 /** The supervisor's journal line matching `pattern` (it writes the exit before reporting it). */

@@ -5,6 +5,10 @@
 //
 //   node supervisor.mjs --name checkout-1 --journal FILE --log FILE --pid-file FILE
 //     [--restart-ms 300] [--memory-limit 64M] [--cgroup why502-lab-checkout-1] -- APP.mjs [app args...]
+//   node supervisor.mjs ... --exec --ready-tcp 127.0.0.11:18080 -- gunicorn [args...]
+//
+// With --exec the words after -- are a whole command (gunicorn, java), run without an IPC channel: it is
+// ready once its port accepts a connection, as systemd would learn from a socket-activated or notify unit.
 //
 // Started with an IPC channel, it reports {event: "spawned"|"ready"|"exited"|"stopped", ...} to its
 // parent; when that channel closes it stops the service and exits. SIGTERM stops the service too.
@@ -20,6 +24,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { connect } from "node:net";
 import { constants, hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -35,6 +40,8 @@ const { values: opts, positionals: appArgs } = parseArgs({
     "stop-timeout-ms": { type: "string", default: "3000" },
     "memory-limit": { type: "string" },
     cgroup: { type: "string" },
+    exec: { type: "boolean", default: false },
+    "ready-tcp": { type: "string" },
   },
 });
 for (const k of ["name", "journal", "log", "pid-file"]) {
@@ -135,7 +142,9 @@ function start() {
   journal(`Starting ${unit}...`);
   const logFd = openSync(opts.log, "a");
   const oomBefore = oomKills();
-  child = spawn(process.execPath, appArgs, { cwd: unitDir, stdio: ["ignore", logFd, logFd, "ipc"] });
+  child = opts.exec
+    ? spawn(appArgs[0], appArgs.slice(1), { cwd: unitDir, stdio: ["ignore", logFd, logFd] })
+    : spawn(process.execPath, appArgs, { cwd: unitDir, stdio: ["ignore", logFd, logFd, "ipc"] });
   closeSync(logFd);
   const pid = child.pid;
   // Into the memory cgroup before the app can allocate anything big: it only does on request.
@@ -150,6 +159,24 @@ function start() {
     }
   });
   current.on("exit", (code, signal) => exited(current, pid, code, signal, oomKills() > oomBefore));
+  if (opts["ready-tcp"] !== undefined) awaitPort(current, pid, opts["ready-tcp"]);
+}
+
+/** Ready once host:port accepts a connection, while this process still lives. */
+function awaitPort(which, pid, hostPort) {
+  const i = hostPort.lastIndexOf(":");
+  const probe = () => {
+    if (which !== child) return;
+    const sock = connect({ host: hostPort.slice(0, i), port: Number(hostPort.slice(i + 1)) });
+    sock.once("connect", () => {
+      sock.destroy();
+      if (which !== child) return;
+      journal(`Started ${unit}.`);
+      tell({ event: "ready", pid, restarts });
+    });
+    sock.once("error", () => setTimeout(probe, 50));
+  };
+  probe();
 }
 
 function exited(which, pid, code, signal, oomKilled) {
@@ -219,7 +246,8 @@ function stop() {
   setTimeout(() => {
     if (child?.pid === pid) {
       journal(`${unit}: State 'stop-sigterm' timed out. Killing.`);
-      journal(`${unit}: Killing process ${pid} (node) with signal SIGKILL.`);
+      const comm = opts.exec ? appArgs[0].split("/").pop() : "node";
+      journal(`${unit}: Killing process ${pid} (${comm}) with signal SIGKILL.`);
       child.kill("SIGKILL");
     }
   }, stopTimeoutMs).unref();
