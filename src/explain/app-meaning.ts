@@ -19,11 +19,19 @@ function worker(r: AppRecord): { meaning: string; next: string } | undefined {
   const pid = r.workerPid === undefined ? "" : ` (pid ${r.workerPid})`;
   const server = r.signature === "gunicorn" ? "gunicorn" : r.signature === "uwsgi" ? "uWSGI" : "php-fpm";
   switch (r.cause) {
-    case "worker_timeout":
+    case "worker_timeout": {
+      const setting =
+        r.signature === "uwsgi"
+          ? "`harakiri`"
+          : r.signature === "php_fpm"
+            ? "the pool's `request_terminate_timeout`"
+            : "gunicorn `--timeout`";
+      const ran = r.elapsedSeconds === undefined ? "" : `; the request had run ${r.elapsedSeconds} s`;
       return {
-        meaning: `${server} killed a worker${pid} because a request took longer than its timeout (${r.signature === "uwsgi" ? "`harakiri`" : "gunicorn `--timeout`"}). nginx saw that request's connection close: \`upstream prematurely closed connection\` or a 104 reset.`,
-        next: "Which request was it (the access log's slow requests, `$request_time` just above the timeout)? Make the handler faster or raise the timeout, and keep it below nginx's `proxy_read_timeout`.",
+        meaning: `${server} killed a worker${pid} because a request took longer than its timeout (${setting}${ran}). nginx saw that request's connection close: \`upstream prematurely closed connection\` or a 104 reset.`,
+        next: "Which request was it (the access log's slow requests)? A request that waited behind a busy worker fails later than the timeout, which counts from when a worker took it: the server's command line or config has the value, nginx's `$request_time` does not. Make the handler faster or raise the timeout, and keep it below nginx's `proxy_read_timeout`.",
       };
+    }
     case "service_killed":
       return {
         meaning: `A ${server} worker${pid} was killed with SIGKILL${r.signal === undefined ? "" : ` (signal ${r.signal})`}. Without a timeout message just before, it was most likely the kernel's OOM killer.`,
