@@ -68,6 +68,17 @@ describe("analyseRuntime on real runtime output", () => {
     });
   });
 
+  it("uWSGI: HARAKIRI, and --harakiri from a uWSGI command line (two captures)", () => {
+    const { facts } = analyse("uwsgi.txt", "uwsgi-args.txt");
+    expect(facts).toEqual({
+      ...NO_RUNTIME,
+      runtime: "uWSGI",
+      runtimeSetting: "--harakiri 2",
+      runtimeLimit: 2,
+      workerTimeouts: 1,
+    });
+  });
+
   it("a worker killed by the kernel is no timeout", () => {
     expect(analyse("gunicorn-oom.txt").facts).toEqual(NO_RUNTIME);
   });
