@@ -25,6 +25,23 @@ describe("unwrap: captured wrappers", () => {
     expect(u.wrapperMs).toBe(Date.parse("2026-11-25T12:26:29.488Z"));
   });
 
+  it("containerd / CRI-O log files: the stamp, the stream and the partial flag, around a real line", () => {
+    const line = plain[1] ?? "";
+    const full = unwrap(`2026-11-25T12:26:12.123456789Z stderr F ${line}`);
+    expect(full.inner).toBe(line);
+    expect(full.wrapperTime).toBe("2026-11-25T12:26:12.123Z");
+    expect(unwrap(`2026-11-25T12:26:12.123456789Z stdout P ${line}`).inner).toBe(line);
+    // a docker stamp followed by a word that is no stream stays a docker stamp
+    expect(unwrap(`2026-11-25T12:26:12.123456789Z stderrF ${line}`).inner).toBe(`stderrF ${line}`);
+  });
+
+  it("a runtime's UTC stamp before a Go crash is no syslog host and tag (`fatal error: ...`)", () => {
+    const opener = lines("../app/go-fatal.txt")[1] ?? "";
+    expect(opener).toBe("fatal error: concurrent map writes");
+    expect(unwrap(`2026-11-25T12:28:57.123456789Z ${opener}`).inner).toBe(opener);
+    expect(unwrap(`2026-11-25T12:28:57.123456789Z stderr F ${opener}`).inner).toBe(opener);
+  });
+
   it("syslog on the wire: <PRI>, zone-less stamp, host and tag", () => {
     const u = unwrap(first("syslog-wire.txt"));
     expect(u.inner.startsWith("2026/11/25 13:26:29 [error] 26804#26804: *107 ")).toBe(true);

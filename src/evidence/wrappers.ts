@@ -1,10 +1,10 @@
 import { localToUtc, monthNumber, yearOf } from "./time.js";
 
 /**
- * Wrappers that log shippers put around real lines: `docker logs --timestamps`, compose prefixes (with
- * their colours or the remnants of them), syslog and journald prefixes (traditional, RFC 3339, with or
- * without the `<PRI>` of the wire format), and ANSI colour. `unwrap` strips them, outermost first, and
- * returns the inner line plus the time the wrapper carried.
+ * Wrappers that log shippers put around real lines: `docker logs --timestamps`, containerd / CRI-O log
+ * files, compose prefixes (with their colours or the remnants of them), syslog and journald prefixes
+ * (traditional, RFC 3339, with or without the `<PRI>` of the wire format), and ANSI colour. `unwrap`
+ * strips them, outermost first, and returns the inner line plus the time the wrapper carried.
  */
 export interface Unwrapped {
   readonly inner: string;
@@ -21,7 +21,11 @@ export interface Unwrapped {
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escapes are control characters
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
-const DOCKER_TS = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) /;
+/** `docker logs --timestamps`, and containerd / CRI-O log files (`<stamp> stderr F <line>`, `P` for a part). */
+const DOCKER_TS =
+  /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)) (?:(?:stdout|stderr) [FP] )?/;
+/** Docker and the CRI runtimes stamp in UTC with a `Z`; syslog's RFC 3339 stamps carry an offset. */
+const Z_STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z /;
 /** `name-1  | `, `nginx_1 | `, `nginx.1    | `; a copied terminal may leave `|[0m ` (the escape lost). */
 const COMPOSE = /^[A-Za-z0-9][\w.-]*\s*\|(?:\[[0-9;]*m)? ?/;
 /**
@@ -57,7 +61,8 @@ export function unwrap(line: string): Unwrapped {
   let localStamp: string | undefined;
   for (let i = 0; i < 3; i++) {
     if (startsWithSlashDate(inner)) break;
-    const s = SYSLOG.exec(inner);
+    // `2026-...Z fatal error: x` is a runtime's stamp on a Go crash, not syslog's host `fatal` and tag `error`.
+    const s = Z_STAMP.test(inner) ? null : SYSLOG.exec(inner);
     if (s) {
       if (s[1] !== undefined) localStamp ??= s[1];
       else if (s[2] !== undefined) wrapperMs ??= zonedToMs(s[2]);
@@ -78,6 +83,40 @@ export function unwrap(line: string): Unwrapped {
     break;
   }
   return new UnwrappedLine(inner, Number.isNaN(wrapperMs) ? undefined : wrapperMs, localStamp);
+}
+
+/** A compose prefix whose name a paste cut off: `| ` (maybe with its colour's remnant) at the start. */
+const NAMELESS_COMPOSE = /^\|(?:\[[0-9;]*m)? ?/;
+
+/**
+ * A pasted line without its wrappers: leading spaces and a compose prefix cut before its `|` go too.
+ * Trailing spaces stay (a log format may end a field with one).
+ */
+export function unwrapPasted(line: string): Unwrapped {
+  return unwrap(line.trimStart().replace(NAMELESS_COMPOSE, ""));
+}
+
+/**
+ * Only what a container runtime puts in front of a line (`docker logs --timestamps`, containerd / CRI-O,
+ * compose, ANSI colour), not syslog's or journald's prefixes, which some parsers read as the line's own.
+ */
+export function unwrapRuntime(line: string): { inner: string; wrapperTime: string | undefined } {
+  let inner = (line.includes("\u001b") ? line.replace(ANSI, "") : line).replace(NAMELESS_COMPOSE, "");
+  let wrapperMs: number | undefined;
+  // One runtime stamp at most: a second one is the line's own (journalctl -o short-iso, RFC 3339 syslog).
+  for (let i = 0; i < 3; i++) {
+    const d = wrapperMs === undefined ? DOCKER_TS.exec(inner) : null;
+    if (d?.[1]) {
+      wrapperMs = zonedToMs(d[1]);
+      inner = inner.slice(d[0].length);
+      continue;
+    }
+    const c = COMPOSE.exec(inner);
+    if (!c) break;
+    inner = inner.slice(c[0].length);
+  }
+  const ms = wrapperMs === undefined || Number.isNaN(wrapperMs) ? undefined : wrapperMs;
+  return { inner, wrapperTime: ms === undefined ? undefined : new Date(ms).toISOString() };
 }
 
 const SYSLOG_STAMP = /^(\S+?)\.? +(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?$/;
