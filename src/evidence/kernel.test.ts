@@ -47,13 +47,13 @@ describe("kernelParser on the captured memcg OOM run", () => {
       .filter((r) => r.event !== "other")
       .map((r) => [r.event, r.cause, r.pid ?? r.invoker, r.comm]);
     expect(events).toEqual([
-      ["oom_invoked", undefined, "python3", undefined],
+      ["oom_invoked", "oom_kill", "python3", undefined],
       ["oom_summary", "oom_kill", 10258, "python3"],
       ["oom_kill", "oom_kill", 10258, "python3"],
-      ["oom_invoked", undefined, "node", undefined],
+      ["oom_invoked", "oom_kill", "node", undefined],
       ["oom_summary", "oom_kill", 10299, "node"],
       ["oom_kill", "oom_kill", 10299, "node"],
-      ["oom_invoked", undefined, "CPU 0/KVM", undefined],
+      ["oom_invoked", "oom_kill", "CPU 0/KVM", undefined],
       ["oom_summary", "oom_kill", 10466, "((resolved))"],
       ["oom_kill", "oom_kill", 10466, "((resolved))"],
       ["segfault", "segfault", 10469, "python3"],
@@ -90,10 +90,10 @@ describe("kernelParser on the captured memcg OOM run", () => {
     });
   });
 
-  it("the invoker is context, not the victim", () => {
+  it("the invoker's header starts an OOM kill, whose victim (not the invoker) the next lines name", () => {
     const invoked = notOther(fixture("dmesg-raw-memcg-oom.txt")).find((r) => r.invoker === "CPU 0/KVM");
     expect(invoked).toMatchObject({ event: "oom_invoked", gfpMask: "0xcc0", order: 0, oomScoreAdj: 0 });
-    expect(invoked?.cause).toBeUndefined();
+    expect(invoked?.cause).toBe("oom_kill");
     expect(invoked?.comm).toBeUndefined();
     expect(invoked?.pid).toBeUndefined();
   });
@@ -305,7 +305,7 @@ describe("kernelParser on malformed input", () => {
       "hello world",
       "\u0000\u0001\u0002ELF",
       "python3 \uFFFD\uFFFD segfault",
-      killLine.slice("[  504.157332] ".length, 80),
+      killLine.slice("[  504.157332] ".length, 64),
     ].join("\n");
     const { records, unreadable } = parse(input);
     expect(records).toEqual([]);
@@ -314,11 +314,36 @@ describe("kernelParser on malformed input", () => {
     expect(unreadable[0]?.reason).toMatch(/no dmesg\/syslog\/journald prefix/);
   });
 
-  it("a truncated kill message behind a valid prefix is an `other` line, not a kill", () => {
-    const { records, unreadable } = parse(killLine.slice(0, 90));
+  it("a kill line cut inside the victim's name is an `other` line, not a kill", () => {
+    const { records, unreadable } = parse(killLine.slice(0, 75));
     expect(unreadable).toEqual([]);
     expect(records[0]).toMatchObject({ event: "other", uptimeSeconds: 504.157332 });
     expect(records[0]?.cause).toBeUndefined();
+  });
+
+  it("a kill line cut after the victim's name is the kill, without its memory figures", () => {
+    const { records } = parse(killLine.slice(0, 90));
+    expect(records[0]).toMatchObject({
+      event: "oom_kill",
+      cause: "oom_kill",
+      pid: 10466,
+      comm: "((resolved))",
+    });
+    expect(records[0]?.totalVmKb).toBeUndefined();
+    expect(records[0]?.anonRssKb).toBeUndefined();
+  });
+
+  it("cut lines keep the segfaulting task and the invoker: what they still say", () => {
+    const segfault =
+      fixture("dmesg-raw-memcg-oom.txt")
+        .split("\n")
+        .find((l) => l.includes("]: segfault at")) ?? "";
+    const [cut] = parse(segfault.slice(0, segfault.indexOf(" ip "))).records;
+    expect(cut).toMatchObject({ event: "segfault", cause: "segfault", pid: 10469, comm: "python3" });
+    expect(cut?.ip).toBeUndefined();
+    const invoked = lines.find((l) => l.includes(" invoked oom-killer: ")) ?? "";
+    const [header] = parse(invoked.slice(0, invoked.indexOf(" gfp_mask"))).records;
+    expect(header).toMatchObject({ event: "oom_invoked", cause: "oom_kill", invoker: "python3" });
   });
 
   it("a bare known message without a carrier is read, without a time", () => {

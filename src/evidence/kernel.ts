@@ -7,7 +7,10 @@ export const KernelEvent = z.enum([
   "oom_kill",
   /** `Kill process N (comm) score S or sacrifice child` (before 4.19): the victim chosen; a child may die. */
   "oom_select",
-  /** `comm invoked oom-killer: gfp_mask=...`: the task that ran out, often NOT the victim. Context only. */
+  /**
+   * `comm invoked oom-killer: gfp_mask=...`: an OOM kill begins. The task that ran out is often NOT the
+   * victim, which the lines after it name (`oom-kill:`, `Killed process`): no pid here.
+   */
   "oom_invoked",
   /** `oom-kill:constraint=...,task=comm,pid=N,uid=U` (4.19+). */
   "oom_summary",
@@ -65,7 +68,7 @@ export const KernelRecord = RecordBase.extend({
 });
 export type KernelRecord = z.infer<typeof KernelRecord>;
 
-type Facts = Omit<KernelRecord, Exclude<keyof RecordBase, "cause"> | "message" | "uptimeSeconds">;
+export type Facts = Omit<KernelRecord, Exclude<keyof RecordBase, "cause"> | "message" | "uptimeSeconds">;
 
 const num = (s: string | undefined): number | undefined => (s === undefined ? undefined : Number(s));
 const hex = (s: string | undefined): number | undefined => (s === undefined ? undefined : parseInt(s, 16));
@@ -75,26 +78,27 @@ const memcgConstraint = (prefix: string | undefined): string | undefined =>
 // `%s: ` is "Out of memory" or "Memory cgroup out of memory"; 2.6.x-3.x lines may lack it.
 const OOM_PREFIX = String.raw`(?:(Out of memory|Memory cgroup out of memory)(?: \(oom_kill_allocating_task\))?: )?`;
 // The comm is greedy between the first `(` and the last `)` before a fixed-format tail, so comms holding
-// parentheses (`((resolved))`) survive.
+// parentheses (`((resolved))`) survive. A line cut after the comm is still the kill, without its figures.
 const KILLED = new RegExp(
-  String.raw`^${OOM_PREFIX}Killed process (\d+) \((.*)\)(?:, UID (\d+),)? total-vm:(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?(?:, UID:(\d+) pgtables:(\d+)kB oom_score_adj:(-?\d+))?`,
+  String.raw`^${OOM_PREFIX}Killed process (\d+) \((.*)\)(?:, UID (\d+),)?(?: total-vm:(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB(?:, shmem-rss:(\d+)kB)?(?:, UID:(\d+) pgtables:(\d+)kB oom_score_adj:(-?\d+))?)?`,
 );
 // 2.6.32: `Killed process 28364, UID 0, (sh) total-vm:...`
 const KILLED_OLD =
-  /^Killed process (\d+), UID (\d+), \((.*)\) total-vm:(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB/;
+  /^Killed process (\d+), UID (\d+), \((.*)\)(?: total-vm:(\d+)kB, anon-rss:(\d+)kB, file-rss:(\d+)kB)?/;
 const SELECT = new RegExp(
-  String.raw`^${OOM_PREFIX}Kill process (\d+) \((.*)\) score (-?\d+) or sacrifice child`,
+  String.raw`^${OOM_PREFIX}Kill process (\d+) \((.*)\)(?: score (-?\d+) or sacrifice child)?`,
 );
 const INVOKED =
-  /^(.+?) invoked oom-killer: gfp_mask=(0x[0-9a-fA-F]+)(?:\([^)]*\))?,(?: nodemask=.*?,)? +order=(-?\d+),(?: oom_adj=-?\d+,)? oom_score_adj=(-?\d+)/;
+  /^(.+?) invoked oom-killer:(?: gfp_mask=(0x[0-9a-fA-F]+)(?:\([^)]*\))?,(?: nodemask=.*?,)? +order=(-?\d+),(?: oom_adj=-?\d+,)? oom_score_adj=(-?\d+))?/;
 const SUMMARY =
   /^oom-kill:constraint=([^,]*),nodemask=.*?,cpuset=.*?,mems_allowed=.*?(?:,global_oom)?(?:,oom_memcg=(.*?))?(?:,task_memcg=(.*?))?,task=(.*),pid=(\d+),uid=(\d+)\s*$/;
 const TASK_IN = /^Task in (.+?) killed as a result of limit of (.+?)\s*$/;
-const REAPED = /^oom_reaper: reaped process (\d+) \((.*)\), now anon-rss:/;
+const REAPED = /^oom_reaper: reaped process (\d+) \((.*)\)(?:,|$)/;
+// Cut lines keep what they still have: the faulting task is named before `segfault at`.
 const SEGFAULT =
-  /^(.+)\[(\d+)\]: segfault at ([0-9a-fA-F]+) ip ([0-9a-fA-F]+) sp ([0-9a-fA-F]+) error ([0-9a-fA-F]+)(?: in (.+?)\[[^\]]*\])?(?: likely on CPU (\d+))?/;
+  /^(.+)\[(\d+)\]: segfault at(?: ([0-9a-fA-F]+)(?: ip ([0-9a-fA-F]+)(?: sp ([0-9a-fA-F]+)(?: error ([0-9a-fA-F]+)(?: in (.+?)\[[^\]]*\])?(?: likely on CPU (\d+))?)?)?)?)?/;
 const GPF =
-  /^(?:traps: )?(.+)\[(\d+)\] general protection fault ip:([0-9a-fA-F]+) sp:([0-9a-fA-F]+) error:([0-9a-fA-F]+)(?: in (.+?)\[[^\]]*\])?/;
+  /^(?:traps: )?(.+)\[(\d+)\] general protection fault(?: ip:([0-9a-fA-F]+)(?: sp:([0-9a-fA-F]+)(?: error:([0-9a-fA-F]+)(?: in (.+?)\[[^\]]*\])?)?)?)?/;
 
 /** What a kernel message says, whatever carried it. Undefined when it is none of the known events. */
 export function readKernelMessage(msg: string): Facts | undefined {
@@ -135,7 +139,8 @@ export function readKernelMessage(msg: string): Facts | undefined {
   }
   m = INVOKED.exec(msg);
   if (m) {
-    return { event: "oom_invoked", invoker: m[1], gfpMask: m[2], order: num(m[3]), oomScoreAdj: num(m[4]) };
+    const f: Facts = { event: "oom_invoked", cause: "oom_kill", invoker: m[1], gfpMask: m[2] };
+    return { ...f, order: num(m[3]), oomScoreAdj: num(m[4]) };
   }
   m = SUMMARY.exec(msg);
   if (m) {
@@ -186,7 +191,7 @@ export function readKernelMessage(msg: string): Facts | undefined {
 }
 
 /** A kernel message and what its carrier said about when it was logged. */
-interface Carried {
+export interface Carried {
   message: string;
   time?: string | undefined;
   uptimeSeconds?: number | undefined;
@@ -224,7 +229,7 @@ function withInnerStamp(message: string, time: string | undefined): Carried {
   return { message, time };
 }
 
-function readKernelCarrier(text: string, ctx: ParseContext): Carried | undefined {
+export function readKernelCarrier(text: string, ctx: ParseContext): Carried | undefined {
   let m = RAW_STAMP.exec(text);
   if (m) {
     const uptimeSeconds = Number(m[1]);
@@ -280,6 +285,26 @@ function withoutUndefined<T extends object>(o: T): T {
   return o;
 }
 
+/** The record of a line: what its carrier said (time, uptime) and what its message says. */
+export function kernelRecord(
+  ctx: ParseContext,
+  lineNo: number,
+  text: string,
+  carried: Carried,
+  facts: Facts | undefined,
+): KernelRecord {
+  return withoutUndefined({
+    host: ctx.host,
+    source: ctx.source,
+    line: lineNo,
+    text,
+    time: carried.time,
+    ...(facts ?? { event: "other" as const }),
+    message: carried.message,
+    uptimeSeconds: carried.uptimeSeconds,
+  });
+}
+
 /**
  * Kernel ring-buffer lines (OOM killer, segfaults) from `dmesg` (raw, `-T`, `--time-format iso`),
  * `journalctl -k` (short, short-precise, short-iso[-precise], short-monotonic) or syslog `kern.log`.
@@ -309,18 +334,7 @@ export const kernelParser: Parser<KernelRecord> = {
           });
           return;
         }
-        sink.record(
-          withoutUndefined({
-            host: ctx.host,
-            source: ctx.source,
-            line: lineNo,
-            text,
-            time: carried?.time,
-            ...(facts ?? { event: "other" }),
-            message,
-            uptimeSeconds: carried?.uptimeSeconds,
-          }),
-        );
+        sink.record(kernelRecord(ctx, lineNo, text, { ...carried, message }, facts));
       },
       end() {},
     };

@@ -58,9 +58,12 @@ function known(r: KernelRecord): boolean {
   return r.event !== "other";
 }
 
+/** A kill line the kernel parser read without its memory figures: it was cut after the victim's name. */
+const cutKill = (r: KernelRecord): boolean => r.event === "oom_kill" && r.totalVmKb === undefined;
+
 export function readKernel(line: string, ctx: ParseContext): Reading | undefined {
   const whole = parseOne(line, ctx);
-  if (whole && known(whole)) return kernelMeaning(whole, false);
+  if (whole && known(whole)) return kernelMeaning(whole, cutKill(whole));
   const f = fragment(line) ?? (whole ? { message: whole.message, cut: false } : undefined);
   const message = f?.message ?? line;
   let r = f ? parseOne(f.message, ctx) : undefined;
@@ -75,7 +78,7 @@ export function readKernel(line: string, ctx: ParseContext): Reading | undefined
   }
   if (r && known(r)) {
     // The carrier (and its time) belongs to the whole line; a cut carrier gave none.
-    const reading = kernelMeaning(r, cut);
+    const reading = kernelMeaning(r, cut || cutKill(r));
     return whole ? { ...reading, time: whole.time } : { ...reading, time: undefined };
   }
   if (whole && KERNEL_CARRIER.test(line)) return kernelMeaning(whole, false);
