@@ -17,7 +17,8 @@ const SYSTEMD_IDENT = /^(?:systemd|init)$/;
 const KEY_VALUE = /^([A-Z][A-Za-z0-9]*)=(.*)$/;
 const STATUS_HEAD = /^[●○×*↻] (\S+)(?: - .*)?$/u;
 const MAIN_PID = /^\s*Main PID: (\d+)(?: \((.*)\))?\s*$/;
-const ACTIVE = /^\s*Active: (\w+)((?: \([^)]*\))*)(?: since ([^;]+))?(?:;.*)?$/;
+// A line cut after the state and its parentheses still says them (`Active: failed (Result: oom-kill) s`).
+const ACTIVE = /^\s*Active: (\w+)((?: \([^)]*\))*)(?: since ([^;]+))?(?:;.*)?(?: .*)?$/;
 const PROCESS = /^\s*Process: (\d+) \S+ .*\((code=.*)\)\s*$/;
 const STATUS_FIELD =
   /^\s*(?:Loaded|Drop-In|Docs|Tasks|Memory|CPU|CGroup|Status|TriggeredBy|Triggers|Invocation|IP|IO|Notify|Listen|Accepted|Connected|Warning|Mem \w+|FD Store|Condition|Assert):/;
