@@ -90,9 +90,10 @@ export const dockerParser: Parser<DockerRecord> = {
         const whole = lines.map((l) => l.text).join("\n");
         let value = parseJson(whole);
         if (value === undefined) {
-          // A `"State": {...}` block cut out of a pretty-printed inspect.
+          // A `"State": {...}` block cut out of a pretty-printed inspect, or an object copied out of its
+          // array, with the comma after it.
           const block = whole.trim().replace(/,$/, "");
-          if (/^"State"\s*:/.test(block)) value = parseJson(`{${block}}`);
+          value = /^"State"\s*:/.test(block) ? parseJson(`{${block}}`) : parseJson(block);
         }
         if (value !== undefined) {
           const items = Array.isArray(value) ? value : [value];
