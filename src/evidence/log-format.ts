@@ -161,6 +161,150 @@ export function matchLogFormat(
   return vars;
 }
 
+/** Values that are numbers (or `-`), lists of them where several attempts are logged. */
+const NUMBERS = new Set([
+  "status",
+  "body_bytes_sent",
+  "bytes_sent",
+  "connection",
+  "connection_requests",
+  "request_length",
+  "request_time",
+  "msec",
+  "upstream_status",
+  "upstream_response_time",
+  "upstream_connect_time",
+  "upstream_header_time",
+  "upstream_response_length",
+  "upstream_bytes_received",
+  "upstream_bytes_sent",
+]);
+const NUMBER_PATTERN = String.raw`(?:\d+(?:\.\d+)?|-)`;
+/** Empty too: `escape=json` logs an unset value as `""`. */
+const NUMBER_LIST_PATTERN = `(?:${NUMBER_PATTERN}(?:(?:, | : )${NUMBER_PATTERN})*)?`;
+
+/**
+ * A variable's pattern in a part of a line: numbers as numbers, so that a part cannot be placed where a
+ * looser pattern would also fit; `partial` for a value cut at the fragment's end (a list maybe cut after
+ * its separator).
+ */
+function partGroup(name: string, next: Segment | undefined, mode: LogEscape, partial = false): string {
+  if (NUMBERS.has(name)) {
+    const list = LIST_VARIABLES.has(name);
+    if (partial) return list ? "[\\d.,: -]*" : String.raw`[\d.-]*`;
+    return list ? NUMBER_LIST_PATTERN : `${NUMBER_PATTERN}?`;
+  }
+  const group = groupFor(name, next, mode);
+  if (!partial) return group;
+  // A list cut after its separator; a JSON string cut inside an escape (`agent with \`).
+  return `${group}${LIST_VARIABLES.has(name) ? "(?:,| :|, | : )?" : ""}${mode === "json" ? "\\\\?" : ""}`;
+}
+
+/** `(?:a|ab|abc)`: what is left of a literal cut inside it, at its end or at its start. */
+function pieces(text: string, fromEnd: boolean): string {
+  const out: string[] = [];
+  for (let k = 1; k < text.length; k++)
+    out.push(escapeRegex(fromEnd ? text.slice(text.length - k) : text.slice(0, k)));
+  return out.length === 0 ? "" : `(?:${out.join("|")})?`;
+}
+
+/**
+ * What a fragment may hold before the literal that starts a part: the end of the value before it (and
+ * of the literal before that). A value's pattern stops at the character that ends it, so the part cannot
+ * be found at a wrong place.
+ */
+function partialBefore(segments: Segment[], a: number, mode: LogEscape): string {
+  const value = segments[a - 1];
+  if (value?.kind !== "variable") return "";
+  const lit = segments[a - 2];
+  const cut = lit?.kind === "literal" ? pieces(lit.text, true) : a - 2 >= 0 ? ".*?" : "";
+  return `${cut}(?:${partGroup(value.name, segments[a], mode, true)})`;
+}
+
+/** What a fragment may hold after the literal that ends a part: the start of the next value (and literal). */
+function partialAfter(segments: Segment[], b: number, mode: LogEscape): string {
+  const value = segments[b + 1];
+  if (value?.kind !== "variable") return ".*";
+  const lit = segments[b + 2];
+  const cut = lit === undefined ? "" : lit.kind === "literal" ? pieces(lit.text, false) : ".*";
+  return `(?:${partGroup(value.name, lit, mode, true)})${cut}`;
+}
+
+interface Part {
+  regex: RegExp;
+  variables: string[];
+}
+
+const parts = new WeakMap<CompiledLogFormat, Map<string, Part[]>>();
+
+/**
+ * The runs of a format's segments a fragment of a line can hold whole: from a literal (or the line's
+ * start) to a literal (or the line's end), holding the variable `needed`; most variables first.
+ */
+function partsOf(compiled: CompiledLogFormat, needed: string): Part[] {
+  let byNeed = parts.get(compiled);
+  if (!byNeed) {
+    byNeed = new Map();
+    parts.set(compiled, byNeed);
+  }
+  const cached = byNeed.get(needed);
+  if (cached) return cached;
+  const segments = splitFormat(compiled.format);
+  const out: (Part & { size: number })[] = [];
+  if (!("error" in segments)) {
+    const n = segments.length;
+    const literal = (i: number) => segments[i]?.kind === "literal";
+    for (let a = 0; a < n; a++) {
+      if (a > 0 && !literal(a)) continue;
+      for (let b = n - 1; b >= a; b--) {
+        if ((b < n - 1 && !literal(b)) || (a === 0 && b === n - 1)) continue;
+        const variables: string[] = [];
+        let source = a === 0 ? "^" : `^${partialBefore(segments, a, compiled.escape)}`;
+        for (let k = a; k <= b; k++) {
+          const segment = segments[k];
+          if (segment === undefined) continue;
+          if (segment.kind === "literal") source += escapeRegex(segment.text);
+          else {
+            variables.push(segment.name);
+            source += `(${partGroup(segment.name, k === b ? undefined : segments[k + 1], compiled.escape)})`;
+          }
+        }
+        if (!variables.includes(needed)) continue;
+        source += b === n - 1 ? "$" : `${partialAfter(segments, b, compiled.escape)}$`;
+        try {
+          out.push({ regex: new RegExp(source), variables, size: variables.length });
+        } catch {
+          // a part that does not compile is no part
+        }
+      }
+    }
+  }
+  out.sort((x, y) => y.size - x.size);
+  byNeed.set(needed, out);
+  return out;
+}
+
+/**
+ * Match a fragment of a line (cut at either end): the variables of the longest run of the format that
+ * the fragment holds whole, from a literal to a literal, with `needed` among them; undefined when none.
+ */
+export function matchLogFormatPart(
+  compiled: CompiledLogFormat,
+  line: string,
+  needed: string,
+): Record<string, string> | undefined {
+  for (const part of partsOf(compiled, needed)) {
+    const m = part.regex.exec(line);
+    if (!m) continue;
+    const vars: Record<string, string> = {};
+    part.variables.forEach((name, i) => {
+      if (!(name in vars)) vars[name] = m[i + 1] ?? "";
+    });
+    return vars;
+  }
+  return undefined;
+}
+
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8");
 

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { COMBINED_FORMAT, compileLogFormat } from "./log-format.js";
+import { COMBINED_FORMAT, compileLogFormat, matchLogFormatPart } from "./log-format.js";
 import { formatForAccessLog, NginxAccessRecord, nginxAccessParser } from "./nginx-access.js";
 import { nginxConfParser, summarizeConf } from "./nginx-conf.js";
 import { parseText } from "./run.js";
@@ -291,6 +291,34 @@ describe("compileLogFormat", () => {
     expect(compileLogFormat("")).toEqual({ error: "empty log_format" });
     expect(compileLogFormat("just text")).toEqual({ error: "log_format has no variables" });
     expect(compileLogFormat("$ x")).toEqual({ error: "invalid variable name at offset 0" });
+  });
+});
+
+describe("matchLogFormatPart", () => {
+  const iso = compileLogFormat(read("iso_msec.format"));
+  const line = read("iso_msec.txt").split("\n")[8] ?? "";
+
+  it("reads the longest run of the format a cut line holds whole, numbers placed as numbers", () => {
+    if ("error" in iso) throw new Error(iso.error);
+    expect(line).toContain(
+      '"GET /redir/x HTTP/1.1" 200 19 0.001 127.0.0.1:18206 : 127.0.0.1:18201 502 : 200',
+    );
+    // cut inside the address before it and inside $connection after it: `:` is no connection number
+    const cut = line.slice(line.indexOf(".0.1 "), line.indexOf("0.000 : 0.000 ") + 14);
+    expect(matchLogFormatPart(iso, cut, "status")).toMatchObject({
+      request: "GET /redir/x HTTP/1.1",
+      status: "200",
+      upstream_addr: "127.0.0.1:18206 : 127.0.0.1:18201",
+      upstream_status: "502 : 200",
+      upstream_response_time: "0.000 : 0.000",
+    });
+    expect(matchLogFormatPart(iso, cut, "status")?.connection).toBeUndefined();
+  });
+
+  it("needs the variable asked for, whole, with the text around it", () => {
+    if ("error" in iso) throw new Error(iso.error);
+    expect(matchLogFormatPart(iso, line.slice(0, line.indexOf(" 200 ") + 2), "status")).toBeUndefined();
+    expect(matchLogFormatPart(iso, "hello world", "status")).toBeUndefined();
   });
 });
 

@@ -9,7 +9,7 @@ import {
 } from "./log-format.js";
 import type { NginxConf } from "./nginx-conf.js";
 import { localToUtc, monthNumber, parseOffset } from "./time.js";
-import { type Parser, RecordBase } from "./types.js";
+import { type ParseContext, type Parser, RecordBase } from "./types.js";
 import { unwrap } from "./wrappers.js";
 
 /**
@@ -137,7 +137,8 @@ export function upstreamAttempts(vars: Record<string, string>): UpstreamAttempt[
     const count = Math.max(...lists.map((l) => l?.[g]?.length ?? 0));
     for (let i = 0; i < count; i++) {
       const at = (l: string[][] | undefined) => nullIfDash(l?.[g]?.[i]) ?? null;
-      const a = at(addr);
+      // nginx writes `unix:/path`; a paste through a translator or a chat client may have `unix: /path`.
+      const a = at(addr)?.replace(/^unix: \//, "unix:/") ?? null;
       const attempt: UpstreamAttempt = {
         group: g,
         addr: a,
@@ -159,7 +160,12 @@ export function upstreamAttempts(vars: Record<string, string>): UpstreamAttempt[
   return out;
 }
 
-function buildRecord(base: RecordBase, vars: Record<string, string>, mode: LogEscape): NginxAccessRecord {
+/** The record of a line's variables (as matched by its log_format). */
+export function buildRecord(
+  base: RecordBase,
+  vars: Record<string, string>,
+  mode: LogEscape,
+): NginxAccessRecord {
   const r: NginxAccessRecord = { ...base, vars };
   const text = (name: string) => {
     const v = vars[name];
@@ -212,6 +218,16 @@ function buildRecord(base: RecordBase, vars: Record<string, string>, mode: LogEs
   return r;
 }
 
+/** The log_format a context names (`options.format`, `options.escape`), compiled; nginx's `combined` by default. */
+export function formatOf(ctx: ParseContext): CompiledLogFormat | { error: string } {
+  const escapeOption = ctx.options?.escape;
+  const mode =
+    escapeOption === "default" || escapeOption === "json" || escapeOption === "none"
+      ? escapeOption
+      : undefined;
+  return compileLogFormat(ctx.options?.format ?? COMBINED_FORMAT, mode);
+}
+
 /**
  * Access-log parser. `ctx.options.format` is the log_format string (quoted parts joined, optionally led by
  * `escape=json`); `ctx.options.escape` may give the escape mode instead. Default: nginx's `combined`.
@@ -221,12 +237,7 @@ export const nginxAccessParser: Parser<NginxAccessRecord> = {
   kind: "nginx-access",
   schema: NginxAccessRecord,
   start(ctx, sink) {
-    const escapeOption = ctx.options?.escape;
-    const mode =
-      escapeOption === "default" || escapeOption === "json" || escapeOption === "none"
-        ? escapeOption
-        : undefined;
-    const compiled = compileLogFormat(ctx.options?.format ?? COMBINED_FORMAT, mode);
+    const compiled = formatOf(ctx);
     const ok: CompiledLogFormat | undefined = "error" in compiled ? undefined : compiled;
     const error = "error" in compiled ? compiled.error : "";
     return {
