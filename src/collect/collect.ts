@@ -13,6 +13,15 @@ import type { Config } from "../config/schema.js";
 import { UserError } from "../errors.js";
 import { type NginxConf, nginxConfParser, summarizeConf } from "../evidence/nginx-conf.js";
 import { parseText } from "../evidence/run.js";
+import type { CollectDeps, CollectOptions } from "./collect-types.js";
+import {
+  addressesOf,
+  failedHost,
+  offsetOfZone,
+  runAll,
+  sectionFailure,
+  transportCode,
+} from "./host-output.js";
 import type { ResolvedHost } from "./hosts.js";
 import {
   type BackendTarget,
@@ -26,29 +35,7 @@ import { buildScript } from "./script.js";
 import { parseClock, type SectionResult, splitSections } from "./sections.js";
 import { isTransportError, type Transport } from "./transport.js";
 
-export interface Progress {
-  host: string;
-  state: "connecting" | "collecting" | "done" | "failed";
-  done: number;
-  total: number;
-  detail?: string;
-}
-
-export interface CollectDeps {
-  resolve(name: string): ResolvedHost;
-  connect(host: ResolvedHost, timeoutMs: number): Promise<Transport>;
-  now(): number;
-  nonce(): string;
-  onProgress?: (p: Progress) => void;
-  /** IP addresses a backend's host name resolves to; nginx logs IPs, inventories often name hosts. */
-  lookup?: (name: string) => Promise<string[]>;
-}
-
-export interface CollectOptions {
-  service: string;
-  sinceMs: number;
-  deadlineMs?: number;
-}
+export type { CollectDeps, CollectOptions, Progress } from "./collect-types.js";
 
 interface HostJob {
   name: string;
@@ -61,52 +48,6 @@ interface HostJob {
 interface HostOutcome {
   host: HostBundle;
   conf?: NginxConf;
-}
-
-export const transportCode: Record<string, FailureCode> = {
-  unreachable: "unreachable",
-  auth_failed: "auth_failed",
-  host_key_unknown: "host_key_unknown",
-  host_key_mismatch: "host_key_mismatch",
-  host_key_revoked: "host_key_revoked",
-  timeout: "timeout",
-  error: "error",
-};
-
-export function sectionFailure(r: SectionResult | undefined, incomplete: boolean): Failure | undefined {
-  if (incomplete)
-    return { code: "timeout", message: "the section did not finish before the command timeout" };
-  if (!r) return { code: "error", message: "the section produced no output (the script stopped early)" };
-  const first = r.stderr.trim().split("\n")[0] ?? "";
-  if (r.timedOut) return { code: "timeout", message: `timed out${first ? `: ${first}` : ""}` };
-  if (r.missing) return { code: "command_missing", message: first || "command not found" };
-  if (r.denied) return { code: "permission_denied", message: first || "permission denied" };
-  if (r.exitCode !== 0 && r.stdout === "" && first) return { code: "error", message: first };
-  return undefined;
-}
-
-function offsetOfZone(zone: string, atMs: number): number | undefined {
-  try {
-    const parts = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone,
-      timeZoneName: "longOffset",
-    }).formatToParts(atMs);
-    const name = parts.find((p) => p.type === "timeZoneName")?.value ?? "";
-    const m = /GMT([+-])(\d\d):(\d\d)/.exec(name);
-    if (!m) return name === "GMT" ? 0 : undefined;
-    const mins = Number(m[2]) * 60 + Number(m[3]);
-    return m[1] === "-" ? -mins : mins;
-  } catch {
-    return undefined;
-  }
-}
-
-function addressesOf(text: string): string[] {
-  const out = new Set<string>();
-  for (const m of text.matchAll(/\binet6? ([0-9a-fA-F:.]+)\//g)) if (m[1]) out.add(m[1]);
-  if (out.size === 0)
-    for (const w of text.trim().split(/\s+/)) if (/^[0-9a-fA-F:.]+$/.test(w) && w.length > 2) out.add(w);
-  return [...out];
 }
 
 async function runHost(
@@ -224,20 +165,6 @@ async function runHost(
   }
 }
 
-/** Run jobs with a concurrency limit; every job resolves (failures are outcomes). */
-export async function runAll<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /** Resolve with the outcome, or with a timeout failure when the global deadline passes first. */
 function withDeadline(
   job: HostJob,
@@ -298,18 +225,6 @@ function logCommands(round: HostOutcome, sections: PlannedSection[]): CommandOut
     truncated: false,
     failure,
   }));
-}
-
-function failedHost(name: string, deps: CollectDeps, message: string): HostBundle {
-  const address = deps.resolve(name).address;
-  return {
-    name,
-    address,
-    role: "gateway",
-    addresses: [address],
-    commands: [],
-    failure: { code: "error", message },
-  };
 }
 
 /** Collect a service's evidence from its gateways and backends into a bundle, by the deadline. */
