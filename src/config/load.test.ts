@@ -89,3 +89,31 @@ describe("config", () => {
     expect(errorOf("services:\n  a: [\n")).toMatch(/^why502\.yaml:\d+:\d+: invalid YAML: /);
   });
 });
+
+describe("config redact", () => {
+  it("takes extra patterns to mask, and none when absent", () => {
+    expect(parseConfig(good, "why502.yaml").redact.patterns).toEqual([]);
+    const c = parseConfig(
+      `${good}redact:\n  patterns: ['tok_[A-Za-z0-9]{20}', 'ACME-\\d+']\n`,
+      "why502.yaml",
+    );
+    expect(c.redact.patterns).toEqual(["tok_[A-Za-z0-9]{20}", "ACME-\\d+"]);
+  });
+
+  it("rejects a pattern that does not compile, with its place", () => {
+    const lines = good.split("\n").length;
+    expect(errorOf(`${good}redact:\n  patterns: ['ok', 'tok_(']\n`)).toBe(
+      `why502.yaml:${lines + 1}:20: redact.patterns[1]: expected a regular expression that compiles (JavaScript syntax).`,
+    );
+  });
+
+  it("rejects an empty or overlong pattern and unknown keys", () => {
+    expect(errorOf(`${good}redact:\n  patterns: ['']\n`)).toMatch(
+      /redact\.patterns\[0\]: expected a regular expression, not an empty string\.$/,
+    );
+    expect(errorOf(`${good}redact:\n  patterns: ['${"a".repeat(513)}']\n`)).toMatch(
+      /redact\.patterns\[0\]: expected a regular expression of at most 512 characters\.$/,
+    );
+    expect(errorOf(`${good}redact:\n  pattern: ['a']\n`)).toMatch(/redact: unknown key "pattern"\.$/);
+  });
+});
