@@ -19,6 +19,7 @@ import { OutboxDrainer } from "./outbox.js";
 import { OutboxWriter } from "./outbox-writer.js";
 import { Runner } from "./runner.js";
 import { type SlackApi, slackApi, slackErrorName } from "./slack-api.js";
+import { storeFaultOf, tellStoreFault } from "./store-fault.js";
 
 export interface SlackSecrets {
   botToken: string;
@@ -152,10 +153,14 @@ export async function startBot(o: ServeOptions): Promise<Bot> {
       botUserId: identity.botUserId,
     }),
     clientOptions: { slackApiUrl: o.config.slack.api_url, timeout: timeoutMs, retryConfig: { retries: 0 } },
+    extendedErrorHandler: true,
   });
-  app.error(async (e) => {
-    o.log.error({ err: e }, "Slack handler failed");
-  });
+  app.error((async ({ error, body }: { error: Error; body: unknown }) => {
+    // A request the store could not record: the person who asked is told so, since nothing else will answer.
+    const fault = storeFaultOf(error);
+    if (fault) return tellStoreFault(api, body, fault, o.log.child({ component: "slack" }));
+    o.log.error({ err: error }, "Slack handler failed");
+  }) as unknown as Parameters<typeof app.error>[0]);
   registerHandlers(app, {
     config: o.config,
     store: o.store,

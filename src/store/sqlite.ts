@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { UserError } from "../errors.js";
 import type { Decision, IncidentView } from "../incidents/lifecycle.js";
 import { MIGRATIONS } from "./migrations.js";
+import { WriteGuard } from "./sqlite-guard.js";
 import type {
   Action,
   AlertEvent,
@@ -28,6 +29,8 @@ import {
 type Row = Record<string, unknown>;
 
 const gunzipAsync = promisify(gunzip);
+/** How long a write waits for a lock another process holds, on the event loop (see WriteGuard). */
+const BUSY_TIMEOUT_MS = 500;
 
 function alive(pid: number): boolean {
   try {
@@ -122,9 +125,11 @@ function incidentFrom(r: Row): Incident {
  */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  private readonly guard: WriteGuard;
 
-  private constructor(db: Database.Database) {
-    this.db = db;
+  private constructor(db: Database.Database, path: string) {
+    this.guard = new WriteGuard(path, BUSY_TIMEOUT_MS);
+    this.db = this.guard.wrap(db);
   }
 
   /**
@@ -132,11 +137,11 @@ export class SqliteStore implements Store {
    * `serve` on the same file is refused (a dead one's claim, after kill -9, is taken over).
    */
   static open(path: string, opts: { owner?: { pid: number } } = {}): SqliteStore {
-    const db = new Database(path, { timeout: 2000 });
+    const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
-    const store = new SqliteStore(db);
+    const store = new SqliteStore(db, path);
     store.migrate();
     if (opts.owner) store.takeOwnership(path, opts.owner.pid);
     db.prepare("UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE state = 'pending'").run();
@@ -769,7 +774,10 @@ export class SqliteStore implements Store {
     }));
   }
 
+  /** Fails while writes do (the file locked, the disk full), so readiness says what is wrong. */
   async ping(): Promise<void> {
+    const failing = this.guard.failing;
+    if (failing) throw failing;
     this.db.prepare("SELECT 1").get();
   }
 
