@@ -197,7 +197,7 @@ export function analyseBackend(
   const exits = journal.filter(isExit);
   let lastExitMs = Number.NaN;
   if (exits.length > 0) {
-    out.restarted = true;
+    out.restarted = exitsMeanRestart(out, exits.length);
     out.restarts = exits.length;
     const last = exits[exits.length - 1];
     if (last && last.entry === "journal") {
@@ -322,6 +322,14 @@ export function analyseBackend(
   return out;
 }
 
+/**
+ * Whether exits seen in the window mean the process was started again: all but the last one do, and the last
+ * one too unless no process of the service runs now (a unit with Restart=no, autorestart=false).
+ */
+function exitsMeanRestart(out: BackendFacts, exits: number): boolean {
+  return exits >= 2 || !(out.processKnown && !out.running);
+}
+
 /** Exits, starts and the state now as supervisord, PM2 or Docker tell them. Returns the last exit's time. */
 function fromSupervisor(
   out: BackendFacts,
@@ -334,7 +342,6 @@ function fromSupervisor(
   let lastMs = lastExitMs;
   const last: Exit | undefined = lives.exits.at(-1);
   if (last) {
-    out.restarted = true;
     out.restarts = Math.max(out.restarts, lives.exits.length);
     out.exited = true;
     out.exitCode = last.code;
@@ -363,6 +370,7 @@ function fromSupervisor(
     }
     cite.process.push(now.ref);
   }
+  if (last && exitsMeanRestart(out, lives.exits.length)) out.restarted = true;
   if (now?.startedAt && ms(now.startedAt) >= firstErrorMs - 1000 && inWindow(now.startedAt, window)) {
     out.restarted = true;
     out.restarts = Math.max(out.restarts, now.restarts > 0 ? 1 : 0);
