@@ -49,6 +49,10 @@ export interface BackendOptions {
   env?: Record<string, string>;
   /** default: the Node app; the others get the failure of their runtime (runtimes.ts) */
   runtime?: LabRuntime;
+  /** the Node app listens on this unix socket instead of the port */
+  socket?: string;
+  /** the stand-in's Restart=; default "always" */
+  restart?: "always" | "no";
 }
 
 export interface Backend {
@@ -91,14 +95,18 @@ export async function startBackend(opts: BackendOptions): Promise<Backend> {
     : [
         "--",
         APP,
-        ...["--name", opts.name, "--address", opts.address, "--port", String(opts.port), "--mode", opts.mode],
-        ...["--config", configPath],
+        "--name",
+        opts.name,
+        ...(opts.socket === undefined
+          ? ["--address", opts.address, "--port", String(opts.port)]
+          : ["--socket", opts.socket]),
+        ...["--mode", opts.mode, "--config", configPath],
         ...(opts.appArgs ?? []),
       ];
   const sup = [
     SUPERVISOR,
     ...["--name", opts.name, "--journal", journalPath, "--log", logPath, "--pid-file", pidFile],
-    ...["--restart-ms", String(opts.restartMs ?? 300)],
+    ...["--restart-ms", String(opts.restartMs ?? 300), "--restart", opts.restart ?? "always"],
     ...(opts.memoryLimit === undefined ? [] : ["--memory-limit", opts.memoryLimit, "--cgroup", cgroupName]),
     ...app,
   ];
@@ -205,7 +213,8 @@ export async function startBackend(opts: BackendOptions): Promise<Backend> {
     unit: `${opts.name}.service`,
     address: opts.address,
     port: opts.port,
-    target: `${opts.address}:${opts.port}`,
+    target: opts.socket === undefined ? `${opts.address}:${opts.port}` : `unix:${opts.socket}`,
+    ...(opts.socket === undefined ? {} : { socket: opts.socket }),
     mode: opts.mode,
     pidFile,
     logPath,

@@ -45,6 +45,7 @@ export function labConfig(info: LabInfo, opts: LabConfigOptions = {}): object {
         return { host: b.name, process: { pid_file: b.pidFile }, app_logs: [b.logPath] };
       return {
         host: b.name,
+        ...(b.socket === undefined ? {} : { socket: b.socket }),
         process: { pid_file: b.pidFile },
         app_logs: [b.logPath],
         journal_file: b.journalPath,

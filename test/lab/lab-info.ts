@@ -20,6 +20,8 @@ export const SCENARIOS = [
   "abort-core",
   "worker-timeout",
   "heap-exhausted",
+  "socket-exit",
+  "socket-crash-restart",
 ] as const;
 export const ScenarioName = z.enum(SCENARIOS);
 export type ScenarioName = z.infer<typeof ScenarioName>;
@@ -60,8 +62,10 @@ export const LabBackendInfo = z.object({
   /** the backend host's address: its sshd listens there too */
   address: z.string(),
   port: z.number().int(),
-  /** "address:port", as nginx's upstream block and error log name it */
+  /** "address:port" (or "unix:/path" with `socket`), as nginx's upstream block and error log name it */
   target: z.string(),
+  /** the unix socket the app listens on instead of the port (socket.ts) */
+  socket: z.string().optional(),
   mode: BackendMode,
   /** holds the current main pid; absent while the service is down */
   pidFile: z.string(),

@@ -154,6 +154,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
           logGroupId: adm,
           ...(memoryLimit === undefined ? {} : { memoryLimit: plan.memoryLimit ?? memoryLimit }),
           ...(plan.runtime === undefined ? {} : { runtime: plan.runtime }),
+          ...(plan.socket
+            ? { socket: join(dir, "backends", `${UPSTREAM}-${i + 1}`, `${UPSTREAM}-${i + 1}.sock`) }
+            : {}),
+          ...(plan.restart === undefined ? {} : { restart: plan.restart }),
           ...envOf(`${UPSTREAM}-${i + 1}`),
         }),
       ),
@@ -162,7 +166,8 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
     const failed = started.find((r) => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;
 
-    const servers = addresses.map((a) => `${a}:${BACKEND_PORT}`);
+    // "addr:port", or "unix:/path" for a backend on a socket.
+    const servers = backends.map((b) => b.info.target);
     nginx = await startNginx({
       dir: join(dir, "nginx"),
       listenAddress: GATEWAY_ADDRESS,

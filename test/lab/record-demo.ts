@@ -42,6 +42,10 @@ const TITLES: Record<ScenarioName, string> = {
     "gunicorn killed its one sync worker at its 2 s --timeout, three times: requests queued behind it failed later each time",
   "heap-exhausted":
     "a JVM exhausted its 32 MiB heap (-Xmx32m) and exited with -XX:+ExitOnOutOfMemoryError (status 3), then restarted",
+  "socket-exit":
+    "backend on a unix socket (server unix:/path) exited on purpose, a fatal line and exit 1, its unit Restart=no: not restarted, its socket gone (nginx: 2: No such file or directory)",
+  "socket-crash-restart":
+    "backend on a unix socket (server unix:/path) crashed with a stack (uncaught TypeError), its socket gone until its supervisor restarted it",
 };
 
 /** The demo lists these cases; every scenario is recorded as a playbook case. */

@@ -21,6 +21,10 @@ export interface BackendPlan {
   runtime?: LabRuntime;
   /** instead of the lab's memory limit (when it sets one) */
   memoryLimit?: string;
+  /** listens on a unix socket in its unit dir, not on the port (socket.ts) */
+  socket?: boolean;
+  /** the systemd stand-in's Restart=; default "always" */
+  restart?: "always" | "no";
 }
 
 /** Up to 9 backends live on 127.0.0.11..19; the bench variant (more) on 127.0.0.41..99. */
@@ -79,6 +83,11 @@ export function planBackends(scenario: ScenarioName | undefined, count: number):
       // One sync worker whose --timeout is shorter than /slow: requests queue behind it and fail one by one.
       case "worker-timeout":
         return { mode: "worker-timeout", appArgs: [], runtime: "gunicorn" };
+      // On a unix socket; the exit is the `fatal` one, and nothing starts it again.
+      case "socket-exit":
+        return { mode: "fatal", appArgs: [], socket: true, restart: "no" };
+      case "socket-crash-restart":
+        return { mode: "crash", appArgs: ["--fail-after", String(FAIL_AFTER)], socket: true };
       case "heap-exhausted":
         return {
           mode: "heap",

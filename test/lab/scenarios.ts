@@ -24,6 +24,7 @@ import {
   SSH_PORT,
   UPSTREAM,
 } from "./scenario-plan.js";
+import { socketCrashRestart, socketExit, startBeforeTheWindow } from "./socket.js";
 import { countByStatus, type Reply, sendTraffic, type TrafficOptions } from "./traffic.js";
 import { waitUntil } from "./wait.js";
 
@@ -83,6 +84,7 @@ export async function runScenario(lab: Lab, name: ScenarioName): Promise<Scenari
   if (first === undefined) throw new Error("the lab has no backend");
   const target = first.info.target;
   if (name === "down") await stopForGood(first);
+  if (name === "socket-exit") await startBeforeTheWindow(first);
 
   const startedAt = new Date().toISOString();
   const logged = (await accessEntries(lab)).length;
@@ -173,6 +175,15 @@ export async function runScenario(lab: Lab, name: ScenarioName): Promise<Scenari
       await crashLoop(lab, first, run);
       expected = [{ target, verdict: "crash_loop" }];
       break;
+    case "socket-exit":
+    case "socket-crash-restart": {
+      const r = await (name === "socket-exit" ? socketExit : socketCrashRestart)(lab, first);
+      run.replies.push(...r.replies);
+      run.evidence.push(...r.evidence);
+      run.exits.set(first.info.name, r.exit);
+      expected = [{ target, verdict: name === "socket-exit" ? "exited_on_purpose" : "crashed" }];
+      break;
+    }
     case "host-down": {
       const host = await hostWhereNothingAnswers(lab);
       run.replies.push(...(await traffic({ count: 6, concurrency: 2 })));

@@ -385,7 +385,10 @@ export async function startSupervised(opts: SupervisedOptions): Promise<Backend>
 
 /** A backend under the supervisor its plan names: the systemd stand-in unless it says otherwise. */
 export function startUnder(supervisor: LabSupervisor | undefined, opts: BackendOptions): Promise<Backend> {
-  return supervisor === undefined || supervisor === "systemd"
-    ? startBackend(opts)
-    : startSupervised({ ...opts, supervisor });
+  if (supervisor === undefined || supervisor === "systemd") return startBackend(opts);
+  if (opts.socket !== undefined || opts.restart !== undefined)
+    throw new Error(
+      `${opts.name}: a socket or a Restart= is for the systemd stand-in only, not ${supervisor}`,
+    );
+  return startSupervised({ ...opts, supervisor });
 }

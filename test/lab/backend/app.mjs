@@ -4,15 +4,17 @@
 //
 //   node app.mjs --name checkout-1 --address 127.0.0.11 --port 18080 [--mode ok|crash|oom|fatal|write-timeout]
 //     [--handler-ms 5000] [--write-timeout-ms 2000] [--fail-after N] [--config FILE] [--log FILE]
-//     [--config-required] [--pid-file FILE]
+//     [--config-required] [--pid-file FILE] [--socket PATH]
 //
 // --fail-after N (alias --crash-after): the Nth request triggers the mode's failure (crash, oom, fatal).
 // --config FILE: read on SIGHUP (and by the Nth request in fatal mode); a reload that fails is fatal.
 // --config-required: also read it at start; a service that cannot read it logs one fatal line and exits 1,
 //   every time it is started (a crash loop under any supervisor).
 // --pid-file FILE: write the process's own pid there at start, as daemons without a supervisor do.
+// --socket PATH: listen on that unix socket instead of the address and port (mode 0666: its directory guards it),
+//   replacing a stale one left by a process that died, and removing it whenever the process exits.
 // Lines go to stdout/stderr (the supervisor appends both to the service's log file) or to --log FILE.
-import { appendFileSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { createServer } from "node:http";
 import { parseArgs } from "node:util";
 
@@ -30,6 +32,7 @@ const { values: opts } = parseArgs({
     config: { type: "string" },
     "config-required": { type: "boolean", default: false },
     "pid-file": { type: "string" },
+    socket: { type: "string" },
   },
 });
 
@@ -158,9 +161,24 @@ process.on("SIGTERM", () => {
 // Started by the supervisor over IPC: if it goes away, so does the service.
 process.on("disconnect", () => process.exit(0));
 
-server.on("error", (err) => fatal(`listen tcp ${opts.address}:${port}: ${err.message}`));
-server.listen(port, opts.address, () => {
-  log("INFO", `listening on http://${opts.address}:${port}`);
+const socketPath = opts.socket;
+const ready = (where) => () => {
+  log("INFO", `listening on ${where}`);
   // The equivalent of sd_notify(READY=1) for a Type=notify unit.
   process.send?.({ ready: true, pid: process.pid });
-});
+};
+if (socketPath === undefined) {
+  server.on("error", (err) => fatal(`listen tcp ${opts.address}:${port}: ${err.message}`));
+  server.listen(port, opts.address, ready(`http://${opts.address}:${port}`));
+} else {
+  server.on("error", (err) => fatal(`listen unix ${socketPath}: ${err.message}`));
+  // A process that died leaves its socket behind, and listen() would fail on it; gone with every exit too
+  // (also a crash's: 'exit' handlers run), so that nginx finds no socket at all while nothing serves it.
+  rmSync(socketPath, { force: true });
+  process.on("exit", () => rmSync(socketPath, { force: true }));
+  const umask = process.umask(0o111);
+  server.listen(socketPath, () => {
+    process.umask(umask);
+    ready(`unix:${socketPath}`)();
+  });
+}

@@ -4,7 +4,7 @@
 // systemd's own wording (src/core/service.c), with journalctl's short-format prefix.
 //
 //   node supervisor.mjs --name checkout-1 --journal FILE --log FILE --pid-file FILE
-//     [--restart-ms 300] [--memory-limit 64M] [--cgroup why502-lab-checkout-1] -- APP.mjs [app args...]
+//     [--restart-ms 300] [--restart always|no] [--memory-limit 64M] [--cgroup why502-lab-checkout-1] -- APP.mjs [app args...]
 //   node supervisor.mjs ... --exec --ready-tcp 127.0.0.11:18080 -- gunicorn [args...]
 //
 // With --exec the words after -- are a whole command (gunicorn, java), run without an IPC channel: it is
@@ -37,6 +37,7 @@ const { values: opts, positionals: appArgs } = parseArgs({
     log: { type: "string" },
     "pid-file": { type: "string" },
     "restart-ms": { type: "string", default: "300" },
+    restart: { type: "string", default: "always" },
     "stop-timeout-ms": { type: "string", default: "3000" },
     "memory-limit": { type: "string" },
     cgroup: { type: "string" },
@@ -49,6 +50,10 @@ for (const k of ["name", "journal", "log", "pid-file"]) {
     process.stderr.write(`supervisor: --${k} is required\n`);
     process.exit(64);
   }
+}
+if (opts.restart !== "always" && opts.restart !== "no") {
+  process.stderr.write(`supervisor: --restart is always or no, got ${opts.restart}\n`);
+  process.exit(64);
 }
 if (appArgs.length === 0) {
   process.stderr.write("supervisor: the app's script and arguments follow --\n");
@@ -208,6 +213,8 @@ function exited(which, pid, code, signal, oomKilled) {
     finish();
     return;
   }
+  // Restart=no: the unit stays failed (or inactive) until someone starts it.
+  if (opts.restart === "no") return;
   // Restart=always, RestartSec=restartMs
   restartTimer = setTimeout(() => {
     restartTimer = undefined;
