@@ -1,7 +1,8 @@
-import { readFileSync } from "node:fs";
-import { type Document, isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import { readFileSync, statSync } from "node:fs";
+import { type Document, isMap, isSeq, type LineCounter, type Node as YamlNode } from "yaml";
 import type { z } from "zod";
 import { type ErrorCode, UserError } from "./errors.js";
+import { readYaml, YAML_LIMITS, YamlRefused } from "./yaml-document.js";
 
 export type Path = readonly PropertyKey[];
 
@@ -61,19 +62,30 @@ export function parseYaml<S extends z.ZodType>(
   schema: S,
   errors: { code: ErrorCode; what: string; hint: string },
 ): ParsedYaml<z.output<S>> {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false });
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const pos = counter.linePos(yamlError.pos[0]);
-    const what = yamlError.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
-    throw new UserError(errors.code, `${file}:${pos.line}:${pos.col}: invalid YAML: ${what}.`);
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > YAML_LIMITS.maxBytes) throw tooBig(file, errors.what, bytes, errors.code);
+  let read: ReturnType<typeof readYaml>;
+  try {
+    read = readYaml(text);
+  } catch (e) {
+    if (!(e instanceof YamlRefused)) throw e;
+    throw new UserError(
+      errors.code,
+      `${file}:${linePos(text, e.fault.offset)}: ${e.fault.message}.`,
+      errors.hint,
+    );
   }
-  const parsed = schema.safeParse(doc.toJS() ?? {});
+  const { doc, counter, data } = read;
+  const parsed = schema.safeParse(data ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path ?? [];
-    const where = locate(doc, counter, path, issue?.code === "invalid_key");
+    // An unknown key is shown at the key itself, not at the map that holds it.
+    const unknown = issue?.code === "unrecognized_keys" ? issue.keys?.[0] : undefined;
+    const where =
+      unknown === undefined
+        ? locate(doc, counter, path, issue?.code === "invalid_key")
+        : locate(doc, counter, [...path, unknown], true);
     throw new UserError(
       errors.code,
       `${file}:${where}: ${dotted(path) || errors.what}: ${describeIssue(issue)}.`,
@@ -81,6 +93,40 @@ export function parseYaml<S extends z.ZodType>(
     );
   }
   return { data: parsed.data, where: (path) => `${file}:${locate(doc, counter, path)}: ${dotted(path)}` };
+}
+
+function tooBig(file: string, what: string, bytes: number, code: ErrorCode): UserError {
+  const max = YAML_LIMITS.maxBytes;
+  return new UserError(
+    code,
+    `${file}: the ${what} has ${bytes} bytes, more than the ${max} (${max / 1024 / 1024} MiB) a ${what} may have.`,
+  );
+}
+
+/** `line:col` of an offset into `text`. */
+function linePos(text: string, offset: number): string {
+  let line = 1;
+  let start = 0;
+  for (let i = text.indexOf("\n"); i !== -1 && i < offset; i = text.indexOf("\n", i + 1)) {
+    line++;
+    start = i + 1;
+  }
+  return `${line}:${offset - start + 1}`;
+}
+
+/**
+ * Read a YAML file of a kind (config, playbook) and validate it: `parseYaml` after refusing a file larger than
+ * the limit without reading it.
+ */
+export function readYamlFile(file: string, what: string, code: ErrorCode, hint?: string): string {
+  let size: number | undefined;
+  try {
+    size = statSync(file).size;
+  } catch {
+    size = undefined;
+  }
+  if (size !== undefined && size > YAML_LIMITS.maxBytes) throw tooBig(file, what, size, code);
+  return readTextFile(file, what, "file_not_found", hint);
 }
 
 /** Read a text file, or say in one sentence that it cannot be read. */

@@ -1,4 +1,4 @@
-import { parseYaml, readTextFile } from "../yaml-location.js";
+import { parseYaml, readYamlFile } from "../yaml-location.js";
 import { Config } from "./schema.js";
 
 /** Parse why502.yaml; every error names the file, line, column and key, and what was expected. */
@@ -11,10 +11,10 @@ export function parseConfig(text: string, file: string): Config {
 }
 
 export function loadConfig(file: string): Config {
-  const text = readTextFile(
+  const text = readYamlFile(
     file,
     "config",
-    "file_not_found",
+    "config_invalid",
     "Pass --config FILE or create ./why502.yaml (see README.md).",
   );
   return parseConfig(text, file);

@@ -1,6 +1,6 @@
 import type { Environment } from "@marcbachmann/cel-js";
 import { UserError } from "../errors.js";
-import { type Path, parseYaml, readTextFile } from "../yaml-location.js";
+import { type Path, parseYaml, readYamlFile } from "../yaml-location.js";
 import { createEnvironment } from "./cel.js";
 import { type Outcome, PlaybookSpec } from "./schema.js";
 import { splitTemplate } from "./template.js";
@@ -84,5 +84,5 @@ function findCycle(spec: PlaybookSpec): string[] | undefined {
 }
 
 export function loadPlaybook(file: string): Playbook {
-  return parsePlaybook(readTextFile(file, "playbook"), file);
+  return parsePlaybook(readYamlFile(file, "playbook", "playbook_invalid"), file);
 }
