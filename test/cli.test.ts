@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseTarget } from "../src/cli/hosts.js";
 import { type MainResult, runMain } from "./support/run-main.js";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -153,6 +154,35 @@ describe("why502 parse", () => {
     expectUserError(
       await run(["parse", "ps", "--colour"]),
       /^why502 parse: Unknown option '--colour'.*: run `why502 parse --help` for the options\.$/,
+    );
+  });
+});
+
+describe("why502 hosts fingerprint", () => {
+  it("reads HOST, HOST:PORT, [V6]:PORT, a bare IPv6 address and a user@ in front", () => {
+    expect(["gw1", "gw1:2222", "[::1]:2200", "::1", "root@10.0.0.1:22"].map(parseTarget)).toEqual([
+      { host: "gw1", port: 22 },
+      { host: "gw1", port: 2222 },
+      { host: "::1", port: 2200 },
+      { host: "::1", port: 22 },
+      { host: "10.0.0.1", port: 22 },
+    ]);
+  });
+
+  it("refuses a port outside 1-65535 before connecting, in one sentence", async () => {
+    expectUserError(
+      await run(["hosts", "fingerprint", "127.0.0.1:99999"]),
+      'hosts fingerprint "127.0.0.1:99999": port must be 1-65535, not "99999".',
+    );
+    for (const target of ["gw1:0", "gw1:ssh", "[::1]:", "[::1]:123456", "root@gw1:-1"]) {
+      expectUserError(
+        await run(["hosts", "fingerprint", target]),
+        /^why502: hosts fingerprint ".*": port must be 1-65535, not ".*"\.$/,
+      );
+    }
+    expectUserError(
+      await run(["hosts", "fingerprint", ":22"]),
+      'hosts fingerprint ":22": give a host name or address, like gw1.example.com:22.',
     );
   });
 });

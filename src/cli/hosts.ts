@@ -1,5 +1,4 @@
 import { parseArgs } from "node:util";
-import { parseJump } from "../collect/hosts.js";
 import { fetchHostKey } from "../collect/ssh/fetch-host-key.js";
 import { isTransportError } from "../collect/transport.js";
 import { parseDuration } from "../config/duration.js";
@@ -34,13 +33,36 @@ export async function runHosts(args: string[], io: Io): Promise<number> {
   const timeout = parseDuration(values.timeout);
   if (timeout === undefined)
     throw new UserError("usage", `--timeout "${values.timeout}" is not a duration: write it like 5s.`);
-  const { host, port } = parseJump(target);
+  const { host, port } = parseTarget(target);
   try {
-    const key = await fetchHostKey(host, port ?? 22, timeout);
+    const key = await fetchHostKey(host, port, timeout);
     io.stdout.write(`${key.fingerprint} (${key.keyType})\n${key.knownHostsLine}\n`);
     return 0;
   } catch (e) {
     if (isTransportError(e)) throw new UserError("bad_input", e.message);
     throw e;
   }
+}
+
+/**
+ * `[USER@]HOST`, `HOST:PORT`, `[V6ADDR]` or `[V6ADDR]:PORT` (a bare IPv6 address has no port). A port that is not a
+ * number from 1 to 65535 is the user's to fix, before any connection is tried.
+ */
+export function parseTarget(target: string): { host: string; port: number } {
+  const bad = (what: string) =>
+    new UserError("usage", `hosts fingerprint ${JSON.stringify(target)}: ${what}.`);
+  // A `user@` in front (as in a jump spec) does not matter for the host key.
+  const rest = target.slice(target.lastIndexOf("@") + 1);
+  const v6 = /^\[([^\]]*)\](?::(.*))?$/.exec(rest);
+  const colon = rest.indexOf(":");
+  const [host, portText] = v6
+    ? [v6[1] ?? "", v6[2]]
+    : colon >= 0 && colon === rest.lastIndexOf(":")
+      ? [rest.slice(0, colon), rest.slice(colon + 1)]
+      : [rest, undefined];
+  if (host === "" || /\s/.test(host)) throw bad("give a host name or address, like gw1.example.com:22");
+  if (portText === undefined) return { host, port: 22 };
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
+  if (port < 1 || port > 65535) throw bad(`port must be 1-65535, not ${JSON.stringify(portText)}`);
+  return { host, port };
 }
