@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +31,9 @@ const CHANNELS: ChannelSeed[] = [
 function config(apiUrl: string, slack: Record<string, unknown> = {}): string {
   dir = mkdtempSync(join(tmpdir(), "why502-slack-check-"));
   writeFileSync(join(dir, "nginx.conf"), "http { upstream checkout { server 127.0.0.1:9; } }\n");
+  // nginx_t names nginx only: a stand-in named nginx prints the config.
+  writeFileSync(join(dir, "nginx"), `#!/bin/sh\nexec cat '${join(dir, "nginx.conf")}'\n`);
+  chmodSync(join(dir, "nginx"), 0o755);
   writeFileSync(join(dir, "error.log"), "");
   writeFileSync(join(dir, "access.log"), "");
   const yaml = {
@@ -48,7 +51,7 @@ function config(apiUrl: string, slack: Record<string, unknown> = {}): string {
         gateways: [
           {
             host: "gw",
-            nginx_t: ["cat", join(dir, "nginx.conf")],
+            nginx_t: [join(dir, "nginx"), "-T"],
             error_log: join(dir, "error.log"),
             access_log: join(dir, "access.log"),
           },

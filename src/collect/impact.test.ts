@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -119,7 +119,11 @@ describe("collectImpact", () => {
     writeFileSync(join(dir, "logs", "combined.log"), fixture("combined.txt"));
     const conf = fixture("nginx-T.txt").replaceAll("/tmp/why502-access/logs/", `${dir}/logs/`);
     writeFileSync(join(dir, "nginx-T.txt"), conf);
-    const c = config([{ host: "gw1", nginx_t: ["cat", join(dir, "nginx-T.txt")] }]);
+    // nginx_t names nginx only: a stand-in named nginx prints the config.
+    mkdirSync(join(dir, "bin"), { recursive: true });
+    writeFileSync(join(dir, "bin", "nginx"), `#!/bin/sh\nexec cat '${join(dir, "nginx-T.txt")}'\n`);
+    chmodSync(join(dir, "bin", "nginx"), 0o755);
+    const c = config([{ host: "gw1", nginx_t: [join(dir, "bin", "nginx"), "-T"] }]);
     const scripts: string[] = [];
     const impact = await collectImpact(c, "checkout", { ...DAY }, deps(c, scripts));
     expect(impact.hosts[0]).toMatchObject({ ok: true, accessLog: join(dir, "logs", "combined.log") });

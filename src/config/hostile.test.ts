@@ -126,3 +126,56 @@ describe("config files an attacker or an unlucky day would write", () => {
     expect(errorOf(`hostz: {}\n${service}`)).toBe('why502.yaml:1:1: config: unknown key "hostz".');
   });
 });
+
+describe("config fields that reach a host", () => {
+  const gateway = (argv: string) =>
+    `services:\n  a:\n    gateways:\n      - host: gw1\n        nginx_t: ${argv}\n    backends: { from_upstream: true }\n`;
+
+  it.each([
+    ["[nginx, -T]"],
+    ["[sudo, -n, nginx, -T]"],
+    ["[sudo, -n, /usr/sbin/nginx, -T, -p, /srv/nginx, -c, /srv/nginx/nginx.conf]"],
+    ["[/usr/local/nginx/sbin/nginx, -c, /etc/nginx/nginx.conf, -T]"],
+  ])("accepts nginx_t %s, a read of nginx's config", (argv) => {
+    expect(parseConfig(gateway(argv), "why502.yaml").services.a?.gateways[0]?.nginx_t[0]).toMatch(
+      /nginx|sudo/,
+    );
+  });
+
+  it.each([
+    ["[sh, -c, 'cat /etc/shadow']", '"sh" is not nginx'],
+    ["[/tmp/evilnginx, -T]", '"/tmp/evilnginx" is not nginx'],
+    ["[sudo, nginx, -T]", "sudo must be followed by -n"],
+    ["[nginx, -g, 'daemon off;', -T]", '"-g" is not accepted here'],
+    ["[nginx, -s, stop]", '"-s" is not accepted here'],
+    ["[nginx, -c, conf, -T]", "-c needs an absolute path"],
+    ["[nginx, -p, /a]", "-T is missing"],
+    ["[nginx, -T, -T]", "-T appears twice"],
+  ])("refuses nginx_t %s with its place", (argv, why) => {
+    expect(errorOf(gateway(argv))).toBe(
+      `why502.yaml:5:18: services.a.gateways[0].nginx_t: expected [sudo, -n,] nginx [, -p, DIR] [, -c, FILE], -T with nginx by name or absolute path: ${why}.`,
+    );
+  });
+
+  it.each([["-oProxyCommand=sh -c id"], ["-J evil"], ["bastion -v"], ["ops@$(id)"], ["a;b"], ["ok,-oX=y"]])(
+    "refuses the jump host %s, globally and per host",
+    (jump) => {
+      const why =
+        "expected a jump host as [user@]host[:port] (or several joined by commas), not an option or shell text.";
+      expect(errorOf(`ssh:\n  jump: '${jump}'\n${gateway("[nginx, -T]")}`)).toBe(
+        `why502.yaml:2:9: ssh.jump: ${why}`,
+      );
+      expect(errorOf(`hosts:\n  h: { jump: '${jump}' }\n${gateway("[nginx, -T]")}`)).toBe(
+        `why502.yaml:2:14: hosts.h.jump: ${why}`,
+      );
+    },
+  );
+
+  it("accepts jump hosts as ProxyJump writes them", () => {
+    for (const jump of ["bastion", "ops@bastion.example.com:2222", "[2001:db8::1]:22", "a@b,c@d:2"])
+      expect(parseConfig(`ssh:\n  jump: '${jump}'\n${gateway("[nginx, -T]")}`, "w.yaml").ssh.jump).toBe(jump);
+    expect(
+      parseConfig(`hosts:\n  h: { jump: false }\n${gateway("[nginx, -T]")}`, "w.yaml").hosts.h?.jump,
+    ).toBe(false);
+  });
+});

@@ -27,7 +27,46 @@ const Port = z.number().int().min(1).max(65535);
 const ServiceName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "expected a service name (lower case letters, digits, . _ -)");
-const Argv = z.array(SafeText).min(1);
+
+/**
+ * The only commands `nginx_t` may name: `[sudo -n] nginx [-p DIR] [-c FILE] -T` (the options in any order), nginx
+ * by name or by absolute path. Anything else would run more than a read of the config.
+ */
+export function nginxTProblem(argv: readonly string[]): string | undefined {
+  const form = "expected [sudo, -n,] nginx [, -p, DIR] [, -c, FILE], -T with nginx by name or absolute path";
+  const rest = [...argv];
+  if (rest[0] === "sudo") {
+    if (rest[1] !== "-n") return `${form}: sudo must be followed by -n`;
+    rest.splice(0, 2);
+  }
+  const bin = rest.shift() ?? "";
+  if (bin !== "nginx" && !/^(\/[A-Za-z0-9_.+-]+)*\/nginx$/.test(bin)) return `${form}: "${bin}" is not nginx`;
+  const seen = new Set<string>();
+  while (rest.length > 0) {
+    const flag = rest.shift() ?? "";
+    if (seen.has(flag)) return `${form}: ${flag} appears twice`;
+    if (flag !== "-T" && flag !== "-p" && flag !== "-c") return `${form}: "${flag}" is not accepted here`;
+    seen.add(flag);
+    if (flag === "-T") continue;
+    if (!rest.shift()?.startsWith("/")) return `${form}: ${flag} needs an absolute path`;
+  }
+  return seen.has("-T") ? undefined : `${form}: -T is missing`;
+}
+
+const NginxT = z
+  .array(SafeText)
+  .min(1)
+  .superRefine((argv, ctx) => {
+    const problem = nginxTProblem(argv);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+/** One hop `[user@]host[:port]` (host a name, an IPv4 address or a bracketed IPv6 one); hops joined by commas. */
+const JUMP_HOP = /^([a-z_][a-z0-9_.-]*@)?([A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/i;
+const Jump = SafeText.refine((s) => s.split(",").every((hop) => JUMP_HOP.test(hop)), {
+  message:
+    "expected a jump host as [user@]host[:port] (or several joined by commas), not an option or shell text",
+});
 
 export const SshSettings = z
   .object({
@@ -41,7 +80,7 @@ export const SshSettings = z
     agent: z.boolean().default(true),
     known_hosts: z.union([AbsPath, z.array(AbsPath)]).default(["~/.ssh/known_hosts"]),
     /** Bastion: `user@host:port` or a host from `hosts:`. */
-    jump: SafeText.optional(),
+    jump: Jump.optional(),
     /** Read HostName, User, Port, IdentityFile, ProxyJump from this OpenSSH client config. */
     ssh_config: z.union([AbsPath, z.literal(false)]).default("~/.ssh/config"),
     connect_timeout: Duration.prefault("5s"),
@@ -60,7 +99,7 @@ export const HostSettings = z
       .optional(),
     identity_file: z.union([AbsPath, z.array(AbsPath)]).optional(),
     known_hosts: z.union([AbsPath, z.array(AbsPath)]).optional(),
-    jump: z.union([SafeText, z.literal(false)]).optional(),
+    jump: z.union([z.literal(false), Jump]).optional(),
     /** Trust an unknown host key on first use. Off by default: say so per host, knowingly. */
     insecure_accept_unknown_host_key: z.boolean().default(false),
     /** IANA zone of the host's logs, when not the system zone (`Europe/Berlin`). */
@@ -156,7 +195,7 @@ export const Gateway = z
   .object({
     host: HostName,
     /** The command that prints the full config, as argv (default: nginx -T). */
-    nginx_t: Argv.default(["nginx", "-T"]),
+    nginx_t: NginxT.default(["nginx", "-T"]),
     /** Error log path, or `discover` to take it from `nginx -T`. */
     error_log: z.union([AbsPath, z.literal("discover")]).default("discover"),
     access_log: z.union([AbsPath, z.literal("discover")]).default("discover"),
