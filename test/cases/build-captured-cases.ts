@@ -79,7 +79,8 @@ const cases: CaseSpec[] = [
   },
   {
     name: "captured-fastcgi-socket-missing",
-    description: "fastcgi_pass to a unix socket that does not exist (real nginx 1.22 capture)",
+    description:
+      "proxy_pass to a unix socket that does not exist, with no inventory to ask about the process behind it (real nginx 1.22 capture)",
     match: [`${SOCK}/missing.sock`],
     log: "unix",
     verdicts: [{ target: `unix:${SOCK}/missing.sock`, cause: "fastcgi_socket" }],
