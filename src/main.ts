@@ -3,12 +3,12 @@ import { runDiagnose } from "./cli/diagnose.js";
 import { runExplain } from "./cli/explain.js";
 import { runHosts } from "./cli/hosts.js";
 import { runIncidents, runSummary } from "./cli/incidents.js";
-import type { Io } from "./cli/io.js";
+import { drained, type Io, outputFailure } from "./cli/io.js";
 import { runParse } from "./cli/parse.js";
 import { runPlan } from "./cli/plan.js";
 import { runPlaybookCommand } from "./cli/playbook.js";
 import { runServe } from "./cli/serve.js";
-import { isUserError } from "./errors.js";
+import { isUserError, UserError } from "./errors.js";
 
 export type { Io } from "./cli/io.js";
 
@@ -45,8 +45,28 @@ const commands: Record<string, Command> = {
   summary: runSummary,
 };
 
-/** The `why502` command. The only entry point that touches process state is bin/why502.js. */
-export async function main(argv: string[], io: Io): Promise<number> {
+/**
+ * An argument that holds U+FFFD: how Node shows bytes of argv that are not UTF-8. Taken as it is, a path would
+ * name another file (one with U+FFFD in its name), so it is refused; an option's value is named by the option.
+ */
+function notUtf8(args: string[]): UserError | undefined {
+  const i = args.findIndex((a) => a.includes("\uFFFD"));
+  const arg = args[i];
+  if (arg === undefined) return undefined;
+  const inline = /^(--[\w-]+)=(.*)$/s.exec(arg);
+  const before = args[i - 1];
+  const [what, value] = inline
+    ? [inline[1], inline[2] ?? ""]
+    : before?.startsWith("--") && !before.includes("=")
+      ? [before, arg]
+      : ["Argument", arg];
+  return new UserError(
+    "bad_input",
+    `${what} ${JSON.stringify(value)} is not valid UTF-8 (the bytes shown as \uFFFD): why502 would open another path, so rename the file or give a UTF-8 path.`,
+  );
+}
+
+async function dispatch(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     io.stdout.write(HELP);
@@ -58,6 +78,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   try {
+    const refused = notUtf8(rest);
+    if (refused) throw refused;
     return await command(rest, io);
   } catch (e) {
     if (isUserError(e)) {
@@ -74,4 +96,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
     );
     return 70;
   }
+}
+
+/**
+ * The `why502` command. The only entry point that touches process state is bin/why502.js. When stdout fails
+ * (its reader closed the pipe, the disk is full) the status says so at once (`outputFailure`), even if the
+ * command is still waiting to write.
+ */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let failure: number | undefined;
+  const failed = outputFailure(io).then((code) => {
+    failure = code;
+    return code;
+  });
+  const code = await Promise.race([dispatch(argv, io), failed]);
+  // A write still in flight (a pipe's reader that leaves mid-way) can fail after the command returned.
+  await Promise.race([drained(io.stdout), failed]);
+  return failure ?? code;
 }
