@@ -1,17 +1,12 @@
-import { lookup } from "node:dns/promises";
+import { resolveWithin } from "../collect/ssh/resolve.js";
 
-/** DNS lookup of a backend's name, given up after `ms` (a dead resolver must not hold the diagnosis). */
+/**
+ * DNS lookup of a backend's name, given up after `ms` (a dead resolver must not hold the diagnosis). It shares
+ * the SSH connection's lookup of the same name, and the bound on lookups at once (collect/ssh/resolve.ts).
+ */
 export function lookupWithin(ms: number) {
   return async (name: string): Promise<string[]> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<string[]>((resolve) => {
-      timer = setTimeout(() => resolve([]), ms);
-    });
-    try {
-      const found = lookup(name, { all: true }).then((r) => r.map((a) => a.address));
-      return await Promise.race([found, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const found = await resolveWithin(name, ms);
+    return found === "timeout" ? [] : found;
   };
 }

@@ -18,6 +18,7 @@ import {
   parseKnownHosts,
   verifyHostKey,
 } from "./known-hosts.js";
+import type { Lookup } from "./resolve.js";
 import { planAuth } from "./ssh-auth.js";
 import { connectError, forwardError, type Seen, viaBastion } from "./ssh-errors.js";
 import { asSsh2Error, type Ssh2Channel, type Ssh2Client } from "./ssh2-types.js";
@@ -28,6 +29,8 @@ export interface ConnectDeps {
   readFile?: (path: string) => Promise<string>;
   /** clock for budgets and durations, in ms */
   now?: () => number;
+  /** resolves host names; defaults to the system's resolver (resolve.ts) */
+  lookup?: Lookup;
 }
 
 /** OpenSSH's default order, without SHA-1 `ssh-rsa` signatures (disabled by OpenSSH since 8.8). */
@@ -71,7 +74,7 @@ export async function connectSsh(target: SshTarget, deps: ConnectDeps = {}): Pro
       throw viaBastion(target, e);
     }
   } else {
-    sock = await openTcp(target, remaining(), target.connectTimeoutMs);
+    sock = await openTcp(target, remaining(), target.connectTimeoutMs, deps.lookup);
   }
 
   const seen: Seen = { trustedOnFirstUse: false };

@@ -1,5 +1,6 @@
-import { connect, type Socket } from "node:net";
+import { connect, isIP, type Socket } from "node:net";
 import { TransportError } from "../transport.js";
+import { type Lookup, resolveWithin, systemLookup } from "./resolve.js";
 
 export interface Peer {
   /** inventory name, used as TransportError.host */
@@ -19,10 +20,47 @@ export function peerLabel(p: Peer): string {
  * `statedMs` is the timeout named in the message (the whole connect budget, of which `timeoutMs` is
  * what is left).
  */
-export function openTcp(peer: Peer, timeoutMs: number, statedMs = timeoutMs): Promise<Socket> {
+export async function openTcp(
+  peer: Peer,
+  timeoutMs: number,
+  statedMs = timeoutMs,
+  lookup: Lookup = systemLookup,
+): Promise<Socket> {
+  const started = Date.now();
+  const address = isIP(peer.host) !== 0 ? peer.host : await resolvePeer(peer, timeoutMs, statedMs, lookup);
+  const left = Math.max(1, timeoutMs - (Date.now() - started));
+  return connectTo(peer, address, left, statedMs);
+}
+
+/** The peer's first address; a name that does not resolve in time is a failure naming it. */
+async function resolvePeer(peer: Peer, timeoutMs: number, statedMs: number, lookup: Lookup): Promise<string> {
+  const label = peerLabel(peer);
+  let found: string[] | "timeout";
+  try {
+    found = await resolveWithin(peer.host, timeoutMs, lookup);
+  } catch (e) {
+    throw socketError(peer, e as NodeJS.ErrnoException);
+  }
+  if (found === "timeout")
+    throw new TransportError(
+      "unreachable",
+      peer.name,
+      `${label} is unreachable: the name ${peer.host} could not be resolved within ${statedMs} ms (the DNS resolver did not answer).`,
+    );
+  const first = found[0];
+  if (first === undefined)
+    throw new TransportError(
+      "unreachable",
+      peer.name,
+      `${label} is unreachable: the name ${peer.host} does not resolve.`,
+    );
+  return first;
+}
+
+function connectTo(peer: Peer, address: string, timeoutMs: number, statedMs: number): Promise<Socket> {
   const label = peerLabel(peer);
   return new Promise((resolve, reject) => {
-    const sock = connect({ host: peer.host, port: peer.port });
+    const sock = connect({ host: address, port: peer.port });
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new TransportError("unreachable", peer.name, `${label} did not answer within ${statedMs} ms.`));
