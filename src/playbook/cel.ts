@@ -2,6 +2,7 @@ import { Environment } from "@marcbachmann/cel-js";
 import type { z } from "zod";
 import { CauseId } from "../evidence/types.js";
 import { GatewayFacts, TargetFacts } from "../facts/schema.js";
+import { CEL_LIMITS } from "./cel-limits.js";
 import { count, during, readableTime } from "./template.js";
 
 type CelSchema = { [key: string]: string | CelSchema };
@@ -47,7 +48,11 @@ function objectSchema(schema: z.ZodType): CelSchema {
 export function createEnvironment(): Environment {
   const errors: CelSchema = {};
   for (const c of CauseId.options) errors[c] = "double";
-  return new Environment({ unlistedVariablesAreDyn: false, homogeneousAggregateLiterals: false })
+  return new Environment({
+    unlistedVariablesAreDyn: false,
+    homogeneousAggregateLiterals: false,
+    limits: CEL_LIMITS.parse,
+  })
     .registerVariable({ name: "target", schema: objectSchema(TargetFacts) })
     .registerVariable({ name: "errors", schema: errors })
     .registerVariable({ name: "gateway", schema: objectSchema(GatewayFacts) })

@@ -1,14 +1,34 @@
 import type { Diagnosis, TraceStep, Verdict } from "../diagnosis/types.js";
+import { UserError } from "../errors.js";
 import { correctionNote } from "../facts/clock.js";
 import type { Citations, Facts, TargetAnalysis } from "../facts/derive.js";
 import type { EvidenceRef } from "../facts/evidence-set.js";
 import type { CiteKey } from "../facts/schema.js";
-import type { Playbook } from "./loader.js";
+import { excerpt } from "./cel-limits.js";
+import { MAX_WALK_STEPS, type Playbook } from "./loader.js";
 import type { Outcome } from "./schema.js";
 import { formatValue, splitTemplate } from "./template.js";
 
-/** A playbook that follows more steps than this for one target has a bug the loader did not catch. */
-const MAX_STEPS = 200;
+/** Where an expression is evaluated, for the message when it fails. */
+interface Place {
+  playbook: Playbook;
+  where: string;
+  target: string;
+}
+
+/** Evaluate one expression; a failure is one sentence naming the step, the target and a bounded excerpt. */
+function evaluate(place: Place, expr: string, ctx: Context): unknown {
+  try {
+    return place.playbook.env.evaluate(expr, ctx);
+  } catch (e) {
+    const error = e as { summary?: string; message?: string; range?: { start?: number } };
+    const why = (error.summary ?? error.message ?? String(e)).split("\n")[0]?.replace(/\.$/, "");
+    throw new UserError(
+      "playbook_invalid",
+      `${place.playbook.file}: ${place.where}: CEL expression \`${excerpt(expr, error.range?.start)}\` failed for ${place.target}: ${why}.`,
+    );
+  }
+}
 
 interface Context {
   target: TargetAnalysis["facts"];
@@ -16,9 +36,9 @@ interface Context {
   gateway: Facts["gateway"];
 }
 
-function render(playbook: Playbook, text: string, ctx: Context): string {
+function render(place: Place, text: string, ctx: Context): string {
   return splitTemplate(text)
-    .map((p) => p.literal + (p.expr === undefined ? "" : formatValue(playbook.env.evaluate(p.expr, ctx))))
+    .map((p) => p.literal + (p.expr === undefined ? "" : formatValue(evaluate(place, p.expr, ctx))))
     .join("");
 }
 
@@ -46,11 +66,13 @@ export function evaluateTarget(
   const ctx: Context = { target: analysis.facts, errors: analysis.errors, gateway };
   const trace: TraceStep[] = [];
   let stepId = spec.start;
-  for (let n = 0; n < MAX_STEPS; n++) {
+  const target = analysis.facts.address;
+  for (let n = 0; n < MAX_WALK_STEPS; n++) {
     const step = spec.steps[stepId];
     if (!step) throw new Error(`playbook ${playbook.file}: step "${stepId}" vanished after loading`);
-    const value = step.show ? formatValue(playbook.env.evaluate(step.show, ctx)) : "";
-    const branch = step.branches.find((b) => playbook.env.evaluate(b.when, ctx) === true);
+    const at = (what: string): Place => ({ playbook, where: `steps.${stepId}.${what}`, target });
+    const value = step.show ? formatValue(evaluate(at("show"), step.show, ctx)) : "";
+    const branch = step.branches.find((b, i) => evaluate(at(`branches[${i}].when`), b.when, ctx) === true);
     const outcome: Outcome = branch
       ? "goto" in branch
         ? { goto: branch.goto }
@@ -59,7 +81,7 @@ export function evaluateTarget(
     trace.push({
       target: analysis.facts.address,
       step: stepId,
-      question: render(playbook, step.ask, ctx),
+      question: render(at("ask"), step.ask, ctx),
       value,
       outcome: "goto" in outcome ? `goto ${outcome.goto}` : `verdict ${outcome.verdict}`,
       evidence: cited(analysis.cite, step.cite),
@@ -70,21 +92,22 @@ export function evaluateTarget(
     }
     const v = spec.verdicts[outcome.verdict];
     if (!v) throw new Error(`playbook ${playbook.file}: verdict "${outcome.verdict}" vanished after loading`);
+    const of = (what: string): Place => ({ playbook, where: `verdicts.${outcome.verdict}.${what}`, target });
     return {
       verdict: {
         target: analysis.facts.address,
         cause: outcome.verdict,
-        title: render(playbook, v.title, ctx),
+        title: render(of("title"), v.title, ctx),
         status: v.status,
         confidence: v.confidence,
-        explanation: render(playbook, v.explain, ctx).trim(),
-        nextSteps: v.next_steps.map((s) => render(playbook, s, ctx)),
+        explanation: render(of("explain"), v.explain, ctx).trim(),
+        nextSteps: v.next_steps.map((s, i) => render(of(`next_steps[${i}]`), s, ctx)),
         evidence: cited(analysis.cite, v.cite),
       },
       trace,
     };
   }
-  throw new Error(`playbook ${playbook.file}: more than ${MAX_STEPS} steps for ${analysis.facts.address}`);
+  throw new Error(`playbook ${playbook.file}: more than ${MAX_WALK_STEPS} steps for ${target}`);
 }
 
 export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: string): Diagnosis {
@@ -125,6 +148,9 @@ export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: strin
   };
 }
 
+/** Failing targets the one-line summary names; the rest are counted ("and 196 more"). */
+const SUMMARY_TARGETS = 5;
+
 function summarize(facts: Facts, verdicts: Verdict[], status: Diagnosis["status"]): string {
   if (status === "unknown") {
     const failed = facts.hosts
@@ -141,7 +167,9 @@ function summarize(facts: Facts, verdicts: Verdict[], status: Diagnosis["status"
   }
   if (verdicts.length === 1 && verdicts[0]) return `${facts.service}: ${verdicts[0].title}`;
   const causes = [...new Set(verdicts.map((v) => v.cause))];
-  return `${facts.service}: ${verdicts.length} failing targets, ${causes.length} cause${causes.length === 1 ? "" : "s"}: ${verdicts.map((v) => `${v.target} ${v.cause}`).join("; ")}`;
+  const named = verdicts.slice(0, SUMMARY_TARGETS).map((v) => `${v.target} ${v.cause}`);
+  const more = verdicts.length - named.length;
+  return `${facts.service}: ${verdicts.length} failing targets, ${causes.length} cause${causes.length === 1 ? "" : "s"}: ${named.join("; ")}${more > 0 ? `; and ${more} more` : ""}`;
 }
 
 /** Say which hosts' clocks were off, and by how much their events were moved. */

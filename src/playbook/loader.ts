@@ -2,6 +2,7 @@ import type { Environment } from "@marcbachmann/cel-js";
 import { UserError } from "../errors.js";
 import { type Path, parseYaml, readYamlFile } from "../yaml-location.js";
 import { createEnvironment } from "./cel.js";
+import { CEL_LIMITS, costProblem, excerpt } from "./cel-limits.js";
 import { type Outcome, PlaybookSpec } from "./schema.js";
 import { splitTemplate } from "./template.js";
 
@@ -23,14 +24,27 @@ export function parsePlaybook(text: string, file: string): Playbook {
     throw new UserError("playbook_invalid", `${where(path)}: ${message}.`);
   };
   const checkExpr = (path: Path, expr: string, wantBool: boolean) => {
+    if (expr.length > CEL_LIMITS.maxExpressionChars)
+      fail(
+        path,
+        `CEL expression \`${excerpt(expr)}\` has ${expr.length} characters, more than the ${CEL_LIMITS.maxExpressionChars} allowed`,
+      );
     const result = env.check(expr);
     if (!result.valid) {
-      const first = result.error?.message.split("\n")[0] ?? "invalid expression";
-      fail(path, `CEL expression \`${expr}\` is invalid: ${first}`);
+      const error = result.error as
+        | { summary?: string; message?: string; range?: { start?: number } }
+        | undefined;
+      const first = (error?.summary ?? error?.message ?? "invalid expression").split("\n")[0];
+      fail(
+        path,
+        `CEL expression \`${excerpt(expr, error?.range?.start)}\` is invalid: ${first?.replace(/\.$/, "")}`,
+      );
     }
     if (wantBool && result.type !== "bool" && result.type !== "dyn") {
-      fail(path, `CEL condition \`${expr}\` must be a bool, it is ${result.type}`);
+      fail(path, `CEL condition \`${excerpt(expr)}\` must be a bool, it is ${result.type}`);
     }
+    const costly = costProblem(env.parse(expr).ast);
+    if (costly) fail(path, `CEL expression \`${excerpt(expr, costly.at)}\`: ${costly.message}`);
   };
   const checkTemplate = (path: Path, text: string) => {
     for (const part of splitTemplate(text)) if (part.expr !== undefined) checkExpr(path, part.expr, false);
@@ -56,31 +70,62 @@ export function parsePlaybook(text: string, file: string): Playbook {
     checkTemplate(["verdicts", id, "explain"], v.explain);
     for (const [i, s] of v.next_steps.entries()) checkTemplate(["verdicts", id, "next_steps", i], s);
   }
-  const cycle = findCycle(spec);
-  if (cycle)
+  const walk = walkSteps(spec);
+  if (walk.cycle)
     fail(
-      ["steps", cycle[cycle.length - 2] ?? spec.start],
-      `steps loop back on themselves (${cycle.join(" -> ")})`,
+      ["steps", walk.cycle[walk.cycle.length - 2] ?? spec.start],
+      `steps loop back on themselves (${walk.cycle.join(" -> ")})`,
+    );
+  if (walk.longest > MAX_WALK_STEPS)
+    fail(
+      ["start"],
+      `the longest way from step "${spec.start}" to a verdict passes ${walk.longest} steps, more than the ${MAX_WALK_STEPS} a target may take`,
     );
   return { spec, file, env };
 }
 
-function findCycle(spec: PlaybookSpec): string[] | undefined {
-  const state = new Map<string, "active" | "done">();
-  const visit = (id: string, stack: string[]): string[] | undefined => {
-    if (state.get(id) === "active") return [...stack, id];
-    if (state.get(id) === "done") return undefined;
+/** The most steps one target's walk may take; the loader refuses a playbook whose longest walk is longer. */
+export const MAX_WALK_STEPS = 200;
+
+const nextSteps = (step: PlaybookSpec["steps"][string] | undefined): string[] =>
+  step ? [...step.branches, step.otherwise].flatMap((o) => ("goto" in o ? [o.goto] : [])) : [];
+
+/**
+ * A loop among the steps reachable from `start` (the steps of the loop, the first repeated at the end, long
+ * loops shortened), and the most steps a walk from `start` can take. One depth-first pass without recursion:
+ * linear in the steps and branches, however long the chain.
+ */
+export function walkSteps(spec: PlaybookSpec): { cycle?: string[]; longest: number } {
+  const state = new Map<string, "active" | number>();
+  const stack: { id: string; next: string[]; i: number; longest: number }[] = [];
+  const open = (id: string) => {
     state.set(id, "active");
-    const step = spec.steps[id];
-    const next = step ? [...step.branches, step.otherwise].flatMap((o) => ("goto" in o ? [o.goto] : [])) : [];
-    for (const n of next) {
-      const c = visit(n, [...stack, id]);
-      if (c) return c;
-    }
-    state.set(id, "done");
-    return undefined;
+    stack.push({ id, next: nextSteps(spec.steps[id]), i: 0, longest: 0 });
   };
-  return visit(spec.start, []);
+  open(spec.start);
+  for (let top = stack[stack.length - 1]; top; top = stack[stack.length - 1]) {
+    const n = top.next[top.i++];
+    if (n === undefined) {
+      stack.pop();
+      const done = top.longest + 1;
+      state.set(top.id, done);
+      const parent = stack[stack.length - 1];
+      if (parent) parent.longest = Math.max(parent.longest, done);
+      continue;
+    }
+    const seen = state.get(n);
+    if (seen === "active") {
+      const loop = [...stack.slice(stack.findIndex((f) => f.id === n)).map((f) => f.id), n];
+      return {
+        cycle:
+          loop.length > 12 ? [...loop.slice(0, 5), `(${loop.length - 10} more)`, ...loop.slice(-5)] : loop,
+        longest: Number.POSITIVE_INFINITY,
+      };
+    }
+    if (seen === undefined) open(n);
+    else top.longest = Math.max(top.longest, seen);
+  }
+  return { longest: state.get(spec.start) as number };
 }
 
 export function loadPlaybook(file: string): Playbook {
