@@ -229,7 +229,8 @@ function logCommands(round: HostOutcome, sections: PlannedSection[]): CommandOut
 
 /** Collect a service's evidence from its gateways and backends into a bundle, by the deadline. */
 export async function collect(config: Config, opts: CollectOptions, deps: CollectDeps): Promise<Bundle> {
-  const found = config.services[opts.service];
+  // Own keys only: `constructor` or `__proto__` must not find Object's members.
+  const found = Object.hasOwn(config.services, opts.service) ? config.services[opts.service] : undefined;
   if (!found) {
     throw new UserError(
       "not_found",
