@@ -65,6 +65,22 @@ export function serviceOf(config: Config, alert: Alert): string | undefined {
   return undefined;
 }
 
+/** Sender text echoed in an answer: at most `max` characters, so a refusal stays small whatever was sent. */
+function clip(s: string, max: number): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+/** The labels that could have named the service, clipped: what an unmatched alert's refusal shows. */
+function serviceLabels(config: Config, alert: Alert): Record<string, string> {
+  const names = alert.source === "generic" ? ["service"] : config.alerts.service_labels;
+  const out: Record<string, string> = {};
+  for (const l of names) {
+    const v = alert.labels[l];
+    if (v !== undefined) out[l] = clip(v, 100);
+  }
+  return out;
+}
+
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
@@ -106,7 +122,7 @@ export function hookHandler(source: AlertSource, d: IntakeDeps) {
       if (!parsed.success) {
         const issues = parsed.error.issues
           .slice(0, 5)
-          .map((i) => ({ path: i.path.join("."), message: i.message }));
+          .map((i) => ({ path: clip(i.path.join("."), 100), message: clip(i.message, 200) }));
         throw new HttpError(422, `the body is not a ${source} payload`, issues);
       }
       const alerts = sources[source].toAlerts(parsed.data as never);
@@ -130,7 +146,7 @@ export function hookHandler(source: AlertSource, d: IntakeDeps) {
         const outcome =
           r.decision.kind === "ignore" ? (service ? "ignored" : "unknown_service") : r.decision.kind;
         d.metrics.alerts.inc({ source, outcome });
-        results.push({ key: alert.key, service, incident: r.incidentId, outcome });
+        results.push({ key: clip(alert.key, 100), service, incident: r.incidentId, outcome });
       }
       d.wake();
       const unknown = alerts.filter((_, i) => !results[i]?.service);
@@ -148,10 +164,15 @@ export function hookHandler(source: AlertSource, d: IntakeDeps) {
         throw new HttpError(
           422,
           `no service in the inventory matches these alerts' labels (${d.config.alerts.service_labels.join(", ")}): add the service, or name it in one of those labels`,
-          unknown.slice(0, 5).map((a) => a.labels),
+          unknown.slice(0, 5).map((a) => serviceLabels(d.config, a)),
         );
       }
-      answer(200, { ok: true, alerts: results });
+      // Up to 10,000 alerts a request: the answer names the first 100 (and says how many there were).
+      answer(200, {
+        ok: true,
+        alerts: results.slice(0, 100),
+        ...(results.length > 100 ? { total: results.length } : {}),
+      });
     } catch (e) {
       if (e instanceof HttpError) {
         d.log.warn({ source, status: e.status, error: e.message }, "webhook refused");

@@ -91,9 +91,13 @@ export class IncidentManager {
     const runId = `${inc.id}.run${inc.runCount + 1}`;
     // The alert starts after the first 502s (rate windows, `for:`): look back before it, at least the window.
     const pad = Math.min(5 * 60_000, config.defaults.window);
-    const since = Math.min(
-      this.now() - config.defaults.window,
-      (Date.parse(inc.firstStartsAt ?? "") || inc.openedAt) - pad,
+    // The sender's startsAt moves the start back, never further than defaults.max_window.
+    const since = Math.max(
+      this.now() - config.defaults.max_window,
+      Math.min(
+        this.now() - config.defaults.window,
+        (Date.parse(inc.firstStartsAt ?? "") || inc.openedAt) - pad,
+      ),
     );
     const windowText = lasted(this.now() - since);
     if (!inc.channel)
