@@ -43,7 +43,8 @@ export type Verdict = "take" | "take_and_end" | "end";
 const blank = (line: string): boolean => line.trim() === "";
 
 const GO_GOROUTINE = /^goroutine \d+ .*\[.*\]:$/;
-const GO_FUNCTION = /^[A-Za-z_][\w./\-*()%~[\]]*\(.*\)$/;
+// U+FFFD: a byte of the name that was not UTF-8 (or a NUL) does not end the trace.
+const GO_FUNCTION = /^[A-Za-z_\uFFFD][\w./\-*()%~[\]\uFFFD]*\(.*\)$/;
 const GO_OTHER =
   /^(?:\s|\[signal |created by |runtime stack:$|exit status \d+$|\.\.\.additional frames elided\.\.\.$|PC=|r[a-z0-9]{1,3} +0x)/;
 

@@ -2,6 +2,7 @@ import { type Block, blockFields, startBlock, verdict } from "./app-blocks.js";
 import { logLine, readStamp, structuredLine, syslogTime } from "./app-lines.js";
 import { type AppFields, AppRecord } from "./app-schema.js";
 import { gunicorn, phpFpm, uwsgi, uwsgiDated } from "./app-workers.js";
+import { badBytes } from "./bad-bytes.js";
 import type { LineFeeder, ParseContext, Parser, Sink } from "./types.js";
 import { unwrap } from "./wrappers.js";
 
@@ -28,9 +29,6 @@ function knownLine(line: string, utcOffsetMinutes: number): AppFields | undefine
 const LEFTOVER_JOURNAL_PREFIX = /^\S+ [\w./@-]+\[\d+\]: /;
 const TAGGED_PID = /^(?:\S+\s+){1,4}?[\w./@-]+\[(\d+)\]:\s/;
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and the replacement char mark binary input
-const BINARY = /[\u0000\uFFFD]/;
-
 interface OpenBlock extends Block {
   line: number;
   texts: string[];
@@ -48,7 +46,8 @@ function withoutUndefined<T extends object>(o: T): T {
  * exceptions and OOMs, Node heap OOMs and uncaught exceptions, Python tracebacks. gunicorn, uWSGI and
  * php-fpm worker lines, structured (logrus/JSON) lines and every line that starts with a timestamp are
  * records too (`log_line`: the facts layer needs the last line before an exit). App logs are free text:
- * other lines are skipped silently; only binary garbage (NUL bytes, invalid UTF-8) is unreadable.
+ * other lines are skipped silently. A NUL or invalid UTF-8 byte does not hide a crash report or a line: it is
+ * kept as U+FFFD; a line with one that reads as nothing known is unreadable (binary data).
  * A record without a stamp of its own takes the time of the nearest stamped line before it
  * (`timeInherited`).
  */
@@ -93,12 +92,19 @@ export const appParser: Parser<AppRecord> = {
       });
     };
 
-    const fresh = (text: string, lineNo: number, inner: string, wrapperTime: string | undefined): void => {
-      if (inner.trim() === "") return;
+    /** Reads a line outside a block; false when it said nothing (no block, no record). */
+    const fresh = (
+      text: string,
+      readable: string,
+      lineNo: number,
+      inner: string,
+      wrapperTime: string | undefined,
+    ): boolean => {
+      if (inner.trim() === "") return false;
       const kind = startBlock(inner);
       if (kind) {
         block = { kind, lines: [inner], phase: 0, line: lineNo, texts: [text], time: wrapperTime };
-        return;
+        return true;
       }
       // A wrapper's time (docker, journald) is the host's clock; the app's own stamp may use another zone.
       const known = knownLine(inner, ctx.utcOffsetMinutes);
@@ -106,29 +112,30 @@ export const appParser: Parser<AppRecord> = {
         const time = wrapperTime ?? known.time;
         emit(lineNo, text, { ...known, time }, true);
         if (time !== undefined) lastTime = time;
-        return;
+        return true;
       }
       const stamp = readStamp(inner, ctx.utcOffsetMinutes);
       const time = wrapperTime ?? stamp?.time;
-      if (time === undefined) return;
+      if (time === undefined) return false;
       lastTime = time;
       const rest = stamp?.time === undefined ? inner : stamp.rest;
       const fields = stamp?.shape === "ctime" && stamp.time !== undefined ? uwsgiDated(rest) : logLine(rest);
       // `stamp [LEVEL] name[pid]: msg` (syslog style, many app loggers): the pid says whose line it is.
-      const tag = fields.pid === undefined ? TAGGED_PID.exec(text) : null;
+      const tag = fields.pid === undefined ? TAGGED_PID.exec(readable) : null;
       emit(lineNo, text, { ...fields, ...(tag?.[1] ? { pid: Number(tag[1]) } : {}), time }, false);
+      return true;
     };
 
-    const feed = (text: string, lineNo: number): void => {
-      if (BINARY.test(text)) {
-        close();
-        sink.unreadable({ line: lineNo, text, reason: "binary data (NUL bytes or invalid UTF-8)" });
-        return;
-      }
-      const unwrapped = unwrap(text);
+    const feed = (raw: string, lineNo: number): void => {
+      // NUL and invalid bytes are kept as U+FFFD; runs of them at the ends (padding a crash left in the file,
+      // a character cut by the byte cap) are not read, so that a report or a stamp after them still is.
+      const bad = badBytes(raw);
+      const text = bad?.shown ?? raw;
+      const readable = bad?.readable ?? raw;
+      const unwrapped = unwrap(readable);
       let inner = unwrapped.inner;
       if (unwrapped.wrapperTime !== undefined) inner = inner.replace(LEFTOVER_JOURNAL_PREFIX, "");
-      const wrapperTime = unwrapped.wrapperTime ?? syslogTime(text, ctx.utcOffsetMinutes, ctx.now);
+      const wrapperTime = unwrapped.wrapperTime ?? syslogTime(readable, ctx.utcOffsetMinutes, ctx.now);
       if (block) {
         const v = verdict(block, inner);
         if (v !== "end") {
@@ -143,7 +150,9 @@ export const appParser: Parser<AppRecord> = {
           return;
         }
       }
-      fresh(text, lineNo, inner, wrapperTime);
+      if (!fresh(text, readable, lineNo, inner, wrapperTime) && bad) {
+        sink.unreadable({ line: lineNo, text, reason: "binary data (NUL bytes or invalid UTF-8)" });
+      }
     };
 
     return {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { badBytes } from "./bad-bytes.js";
 import { localToUtc, monthNumber, parseOffset, uptimeToUtc, yearOf } from "./time.js";
 import { type LineFeeder, type ParseContext, type Parser, RecordBase, type Sink } from "./types.js";
 
@@ -277,9 +278,6 @@ export function readKernelCarrier(text: string, ctx: ParseContext): Carried | un
   return undefined;
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL and the replacement char mark binary input
-const BINARY = /[\u0000\uFFFD]/;
-
 function withoutUndefined<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
   return o;
@@ -317,15 +315,21 @@ export const kernelParser: Parser<KernelRecord> = {
   schema: KernelRecord,
   start(ctx: ParseContext, sink: Sink<KernelRecord>): LineFeeder {
     return {
-      line(text, lineNo) {
-        if (text.trim() === "") return;
-        if (BINARY.test(text)) {
+      line(raw, lineNo) {
+        if (raw.trim() === "") return;
+        // A NUL or an invalid byte (in a victim's name, padding before the line, a cut at the byte cap) does
+        // not hide a kill: the line is read, and kept with the bad bytes as U+FFFD. Only if it then says
+        // nothing known is it binary data.
+        const bad = badBytes(raw);
+        const text = bad?.shown ?? raw;
+        const readable = bad?.readable ?? raw;
+        const carried = readKernelCarrier(readable, ctx);
+        const message = carried?.message ?? readable;
+        const facts = readKernelMessage(message);
+        if (bad && !facts) {
           sink.unreadable({ line: lineNo, text, reason: "binary data" });
           return;
         }
-        const carried = readKernelCarrier(text, ctx);
-        const message = carried?.message ?? text;
-        const facts = readKernelMessage(message);
         if (!carried && !facts) {
           sink.unreadable({
             line: lineNo,
