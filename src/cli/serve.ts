@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { redactPatterns, redactSources } from "../diagnosis/mask.js";
 import { UserError } from "../errors.js";
 import { workerDiagnoser } from "../investigate/diagnoser.js";
 import { countImpact } from "../investigate/impact.js";
@@ -94,13 +95,13 @@ export async function runServe(args: string[], io: Io): Promise<number> {
     throw new UserError("usage", `--port "${values.port}" is not a port: give a number from 0 to 65535.`);
   const secrets = slackSecrets(io.env);
   const config = loadLiveConfig(values.config);
-  const log = createLogger(io.env.LOG_LEVEL);
+  const log = createLogger(io.env.LOG_LEVEL, 2, redactPatterns(config));
   const store = await openStore(config, io.env, {
     exclusive: true,
     onError: (e) =>
       log.warn({ err: e.message }, "lost a connection to PostgreSQL; reconnecting on the next call"),
   });
-  const diagnoser = workerDiagnoser(values.playbook ?? defaultPlaybookPath());
+  const diagnoser = workerDiagnoser(values.playbook ?? defaultPlaybookPath(), redactSources(config));
   const bot = await startBot({
     config,
     store,
@@ -108,7 +109,7 @@ export async function runServe(args: string[], io: Io): Promise<number> {
     env: io.env,
     secretEnv: io.env,
     diagnose: diagnoser.diagnose,
-    explain: explainForSlack,
+    explain: (text) => explainForSlack(text, { redact: redactPatterns(config) }),
     log,
     port,
     host: values.host ?? "0.0.0.0",

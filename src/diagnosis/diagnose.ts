@@ -2,22 +2,31 @@ import type { Bundle } from "../bundle/schema.js";
 import { deriveFacts } from "../facts/derive.js";
 import { runPlaybook } from "../playbook/engine.js";
 import type { Playbook } from "../playbook/loader.js";
-import { maskSecrets } from "./mask.js";
+import { maskSecrets, type RedactPatterns } from "./mask.js";
 import type { Diagnosis } from "./types.js";
 
-/** Bundle in, diagnosis out: parse, derive facts, walk the playbook, mask secrets. Pure and deterministic. */
-export function diagnoseBundle(bundle: Bundle, playbook: Playbook): Diagnosis {
-  const facts = deriveFacts(bundle);
-  return maskDiagnosis(runPlaybook(playbook, facts, bundle.collectedAt));
+export interface DiagnoseOptions {
+  /** The config's `redact.patterns`, masked as well as the built-in secret shapes. */
+  redact?: RedactPatterns;
 }
 
-/** Mask secrets in every piece of host text the diagnosis carries, and count them once per distinct line. */
-export function maskDiagnosis(d: Diagnosis): Diagnosis {
+/** Bundle in, diagnosis out: parse, derive facts, walk the playbook, mask secrets. Pure and deterministic. */
+export function diagnoseBundle(bundle: Bundle, playbook: Playbook, opts: DiagnoseOptions = {}): Diagnosis {
+  const facts = deriveFacts(bundle);
+  return maskDiagnosis(runPlaybook(playbook, facts, bundle.collectedAt), opts.redact);
+}
+
+/**
+ * Mask secrets in every piece of host text the diagnosis carries (evidence, verdicts, trace, timeline, the
+ * hosts' and commands' failure messages), and count them once per distinct line, added to what was
+ * counted before: masking a masked diagnosis again keeps its count.
+ */
+export function maskDiagnosis(d: Diagnosis, extra: RedactPatterns = []): Diagnosis {
   const counted = new Map<string, { text: string; count: number }>();
   const mask = (text: string) => {
     const seen = counted.get(text);
     if (seen) return seen.text;
-    const m = maskSecrets(text);
+    const m = maskSecrets(text, extra);
     counted.set(text, m);
     return m.text;
   };
@@ -39,8 +48,17 @@ export function maskDiagnosis(d: Diagnosis): Diagnosis {
       value: mask(t.value),
       evidence: refs(t.evidence),
     })),
-    timeline: d.timeline.map((e) => ({ ...e, ref: { ...e.ref, text: mask(e.ref.text) } })),
+    timeline: d.timeline.map((e) => ({
+      ...e,
+      what: mask(e.what),
+      ref: { ...e.ref, text: mask(e.ref.text) },
+    })),
+    hosts: d.hosts.map((h) => ({
+      ...h,
+      ...(h.failure ? { failure: { ...h.failure, message: mask(h.failure.message) } } : {}),
+      commands: h.commands.map((c) => (c.failure === undefined ? c : { ...c, failure: mask(c.failure) })),
+    })),
   };
-  out.masked = [...counted.values()].reduce((n, m) => n + m.count, 0);
+  out.masked = d.masked + [...counted.values()].reduce((n, m) => n + m.count, 0);
   return out;
 }

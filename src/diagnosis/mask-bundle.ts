@@ -1,11 +1,14 @@
 import type { Bundle } from "../bundle/schema.js";
-import { maskSecrets } from "./mask.js";
+import { maskSecrets, type RedactPatterns } from "./mask.js";
 
-/** The bundle with secrets masked in every piece of host output and failure text, before it leaves the bot. */
-export function maskBundle(bundle: Bundle): { bundle: Bundle; masked: number } {
+/**
+ * The bundle with secrets masked in every piece of host output and failure text, before it leaves the bot
+ * (the store, the "Full evidence" upload, `--save`). `extra`: the config's `redact.patterns`.
+ */
+export function maskBundle(bundle: Bundle, extra: RedactPatterns = []): { bundle: Bundle; masked: number } {
   let masked = 0;
   const mask = (s: string): string => {
-    const m = maskSecrets(s);
+    const m = maskSecrets(s, extra);
     masked += m.count;
     return m.text;
   };

@@ -1,4 +1,4 @@
-import { maskSecrets } from "../diagnosis/mask.js";
+import { blankPrivateKeyBodies, maskSecrets, type RedactPatterns } from "../diagnosis/mask.js";
 import type { ParseContext } from "../evidence/types.js";
 import { continuesReport, readApp, readAppBlocks } from "./app.js";
 import { readKernel } from "./kernel.js";
@@ -29,6 +29,8 @@ export { ExplainedLine, ExplainKind } from "./schema.js";
 export interface ExplainOptions {
   /** The current time (UTC ISO): the year of year-less stamps (syslog, journald). Default: the clock's. */
   now?: string | undefined;
+  /** The config's `redact.patterns`, masked as well as the built-in secret shapes. */
+  redact?: RedactPatterns;
 }
 
 /** An offset no real host is likely to log in; a time that moves with it came from a zone-less stamp. */
@@ -56,17 +58,18 @@ function whenPhrase(time: string | undefined, localTime: string | undefined): st
 }
 
 /** Safe to show: secrets masked, control characters visible. */
-function safe(s: string): string {
-  return visible(maskSecrets(s).text);
+function safe(s: string, extra: RedactPatterns): string {
+  return visible(maskSecrets(s, extra).text);
 }
 
+/** The entry of one line, `masked` its text with secrets already masked (and how many). */
 function entry(
   lineNo: number,
-  raw: string,
+  masked: { text: string; count: number },
   reading: Reading | undefined,
   probeTime: string | undefined,
+  extra: RedactPatterns,
 ): ExplainedLine {
-  const masked = maskSecrets(raw);
   const out: ExplainedLine = {
     line: lineNo,
     text: clip(visible(masked.text), MAX_TEXT),
@@ -85,17 +88,23 @@ function entry(
   const when = whenPhrase(time, localTime);
   if (reading.cause !== undefined) out.cause = reading.cause;
   if (reading.status !== undefined) out.status = reading.status;
-  out.meaning = safe(reading.meaning.replaceAll(WHEN, when));
-  out.next = safe(reading.next.replaceAll(WHEN, when));
-  if (reading.upstream !== undefined) out.upstream = clip(safe(reading.upstream), 300);
+  out.meaning = safe(reading.meaning.replaceAll(WHEN, when), extra);
+  out.next = safe(reading.next.replaceAll(WHEN, when), extra);
+  if (reading.upstream !== undefined) out.upstream = clip(safe(reading.upstream, extra), 300);
   if (time !== undefined) out.time = time;
   if (localTime !== undefined) out.localTime = localTime;
   return out;
 }
 
+const none = { text: "", count: 0 };
+
 /** Explain every non-blank line of a paste. Pure: the same text (and `now`) gives the same entries. */
 export function explainText(text: string, opts: ExplainOptions = {}): ExplainedLine[] {
-  const raw = splitLines(text);
+  // Lines are masked before they are read, so that no meaning quotes (or clips) a secret; a private key's
+  // body lines are blanked (so skipped), its BEGIN line is masked and counted.
+  const extra = opts.redact ?? [];
+  const masked = blankPrivateKeyBodies(splitLines(text)).map((l) => maskSecrets(l, extra));
+  const raw = masked.map((m) => m.text);
   const parse = raw.map(forParsing);
   const ctx = context(0, opts.now);
   const probe = context(PROBE_OFFSET_MINUTES, opts.now);
@@ -113,7 +122,7 @@ export function explainText(text: string, opts: ExplainOptions = {}): ExplainedL
     }
     const block = blocks.get(lineNo);
     if (block) {
-      const e = entry(lineNo, raw[i] ?? "", block.reading, probeBlocks.get(lineNo)?.reading.time);
+      const e = entry(lineNo, masked[i] ?? none, block.reading, probeBlocks.get(lineNo)?.reading.time, extra);
       e.lines = block.span;
       out.push(e);
       folding = e;
@@ -133,7 +142,7 @@ export function explainText(text: string, opts: ExplainOptions = {}): ExplainedL
         break;
       }
     }
-    const e = entry(lineNo, raw[i] ?? "", reading, probeTime);
+    const e = entry(lineNo, masked[i] ?? none, reading, probeTime, extra);
     out.push(e);
     folding = reading?.opensReport ? e : undefined;
   }

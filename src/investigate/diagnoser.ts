@@ -1,14 +1,16 @@
 import { Worker } from "node:worker_threads";
 import type { Bundle } from "../bundle/schema.js";
 import { diagnoseBundle } from "../diagnosis/diagnose.js";
+import { redactPatterns } from "../diagnosis/mask.js";
 import type { Diagnosis } from "../diagnosis/types.js";
 import { loadPlaybook } from "../playbook/loader.js";
 import type { Diagnoser } from "./investigate.js";
 
 /** Diagnose on the calling thread: right for the CLI, which has nothing else to do meanwhile. */
-export function inProcessDiagnoser(playbookPath: string): Diagnoser {
+export function inProcessDiagnoser(playbookPath: string, redact: readonly string[] = []): Diagnoser {
   const playbook = loadPlaybook(playbookPath);
-  return async (bundle: Bundle) => diagnoseBundle(bundle, playbook);
+  const patterns = redactPatterns({ redact: { patterns: redact } });
+  return async (bundle: Bundle) => diagnoseBundle(bundle, playbook, { redact: patterns });
 }
 
 export interface WorkerDiagnoser {
@@ -24,10 +26,10 @@ type Diagnosed = { diagnosis: Diagnosis; archive: Buffer };
  * slash-command ack must not wait for it). One long-lived worker; requests are answered by id. Running
  * from TypeScript sources (tests), there is no compiled worker file: diagnose in process instead.
  */
-export function workerDiagnoser(playbookPath: string): WorkerDiagnoser {
+export function workerDiagnoser(playbookPath: string, redact: readonly string[] = []): WorkerDiagnoser {
   const workerFile = new URL("./diagnose-worker.js", import.meta.url);
   if (import.meta.url.endsWith(".ts")) {
-    const local = inProcessDiagnoser(playbookPath);
+    const local = inProcessDiagnoser(playbookPath, redact);
     return { diagnose: local, close: async () => {} };
   }
   // Load once on this thread too: a bad playbook fails at start-up, not at the first diagnosis.
@@ -41,7 +43,7 @@ export function workerDiagnoser(playbookPath: string): WorkerDiagnoser {
     worker = undefined;
   };
   const start = (): Worker => {
-    const w = new Worker(workerFile, { workerData: { playbookPath } });
+    const w = new Worker(workerFile, { workerData: { playbookPath, redact: [...redact] } });
     w.unref();
     w.on("message", (m: Reply) => {
       const p = waiting.get(m.id);

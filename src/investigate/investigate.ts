@@ -3,6 +3,7 @@ import type { Bundle } from "../bundle/schema.js";
 import { collect, type Progress } from "../collect/collect.js";
 import { resolveHost } from "../collect/hosts.js";
 import type { Config } from "../config/schema.js";
+import { maskSecrets, type RedactPatterns, redactPatterns } from "../diagnosis/mask.js";
 import type { Diagnosis } from "../diagnosis/types.js";
 import { UserError } from "../errors.js";
 import { connector, hostEnv, type InvestigateEnv } from "./hosts-env.js";
@@ -81,6 +82,18 @@ function editDistance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
+/**
+ * The progress callback with each failed host's detail masked: it quotes what the host or SSH answered, and
+ * goes to the CLI's progress line and the Slack message being edited.
+ */
+export function maskedProgress(
+  onProgress: ((p: Progress) => void) | undefined,
+  redact: RedactPatterns,
+): ((p: Progress) => void) | undefined {
+  if (!onProgress) return undefined;
+  return (p) => onProgress(p.detail === undefined ? p : { ...p, detail: maskSecrets(p.detail, redact).text });
+}
+
 /** Collect the service's evidence over SSH within the window (the first half of `investigate`). */
 export async function collectService(
   req: InvestigateRequest,
@@ -103,7 +116,7 @@ export async function collectService(
       now: deps.now ?? Date.now,
       nonce: () => randomBytes(9).toString("hex"),
       lookup: lookupWithin(1500),
-      onProgress: deps.onProgress,
+      onProgress: maskedProgress(deps.onProgress, redactPatterns(config)),
     },
   );
 }

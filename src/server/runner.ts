@@ -1,6 +1,7 @@
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import type { Config } from "../config/schema.js";
+import { maskSecrets, redactPatterns } from "../diagnosis/mask.js";
 import { maskBundle } from "../diagnosis/mask-bundle.js";
 import type { Diagnosis } from "../diagnosis/types.js";
 import { isUserError } from "../errors.js";
@@ -179,7 +180,9 @@ export class Runner {
       );
       await this.report(run, channel, parentId, result.diagnosis, result.durationMs);
       // The worker masks and compresses the bundle; from sources (tests) it is done here, off the hot path.
-      const bundleGz = result.archive ?? (await gzipAsync(JSON.stringify(maskBundle(result.bundle).bundle)));
+      const bundleGz =
+        result.archive ??
+        (await gzipAsync(JSON.stringify(maskBundle(result.bundle, redactPatterns(this.o.config)).bundle)));
       await store.finishRun(run.id, {
         finishedAt: this.o.now(),
         durationMs: result.durationMs,
@@ -249,8 +252,10 @@ export class Runner {
     await outbox.react(`${run.id}.done`, channel, parentId, REACTIONS.running, false, run.id);
   }
 
-  private async fail(run: Run, why: string): Promise<void> {
+  private async fail(run: Run, reason: string): Promise<void> {
     const { outbox, store } = this.o;
+    // A reason can quote what a host answered: it is masked as host text is, for Slack and the store.
+    const why = maskSecrets(reason, redactPatterns(this.o.config)).text;
     if (run.channel && run.parentOutboxId) {
       await outbox.react(`${run.id}.done`, run.channel, run.parentOutboxId, REACTIONS.running, false, run.id);
       await outbox.post(
