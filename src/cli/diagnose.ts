@@ -1,8 +1,12 @@
-import { writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadBundle } from "../bundle/load.js";
 import type { Bundle } from "../bundle/schema.js";
 import { diagnoseBundle } from "../diagnosis/diagnose.js";
+import { redactPatterns } from "../diagnosis/mask.js";
+import { maskBundle } from "../diagnosis/mask-bundle.js";
 import type { Diagnosis } from "../diagnosis/types.js";
 import { UserError } from "../errors.js";
 import { investigate } from "../investigate/investigate.js";
@@ -19,7 +23,9 @@ why nginx answers 502. With --bundle, replays saved evidence instead, with no ho
 Options:
   --config FILE       inventory and SSH settings (default: ./why502.yaml)
   --since WHEN        window start: a duration back from now (30m, 2h) or a time (default: the config's window)
-  --save FILE         also write the collected bundle to FILE, to replay or attach to the incident
+  --save FILE         also write the collected bundle to FILE (mode 0600, secrets masked), to replay or
+                      attach to the incident
+  --raw               with --save: write the bundle as collected, secrets not masked
   --bundle FILE       replay a saved bundle instead of collecting (see docs/bundle.md)
   --json              print the diagnosis as JSON (same as --format json)
   --format FORMAT     text (default), json, markdown or blocks (Slack Block Kit)
@@ -36,6 +42,7 @@ export async function runDiagnose(args: string[], io: Io): Promise<number> {
       config: { type: "string" },
       since: { type: "string" },
       save: { type: "string" },
+      raw: { type: "boolean" },
       json: { type: "boolean" },
       format: { type: "string" },
       trace: { type: "boolean" },
@@ -51,10 +58,13 @@ export async function runDiagnose(args: string[], io: Io): Promise<number> {
   if (!service)
     throw new UserError("usage", "diagnose needs a service name, e.g. `why502 diagnose checkout`.");
   const format = outputFormat(values.json, values.format);
+  if (values.raw && !values.save)
+    throw new UserError("usage", "--raw says how --save writes the bundle: give --save FILE with it.");
   const playbook = loadPlaybook(values.playbook ?? defaultPlaybookPath());
 
   let bundle: Bundle;
   let diagnosis: Diagnosis | undefined;
+  let redact: RegExp[] = [];
   if (values.bundle) {
     if (values.since || values.config) {
       throw new UserError(
@@ -71,6 +81,7 @@ export async function runDiagnose(args: string[], io: Io): Promise<number> {
     }
   } else {
     const config = loadLiveConfig(values.config);
+    redact = redactPatterns(config);
     if (!config.services[service]) {
       throw new UserError(
         "not_found",
@@ -89,7 +100,7 @@ export async function runDiagnose(args: string[], io: Io): Promise<number> {
           config,
           env: io.env,
           onProgress: progress.update,
-          diagnose: async (b) => diagnoseBundle(b, playbook),
+          diagnose: async (b) => diagnoseBundle(b, playbook, { redact }),
         },
       );
       bundle = run.bundle;
@@ -98,17 +109,32 @@ export async function runDiagnose(args: string[], io: Io): Promise<number> {
       progress.end();
     }
   }
-  if (values.save) {
-    try {
-      writeFileSync(values.save, `${JSON.stringify(bundle, null, 1)}\n`);
-    } catch (e) {
-      throw new UserError(
-        "bad_input",
-        `Cannot write the bundle to ${values.save}: ${e instanceof Error ? e.message : String(e)}.`,
-      );
-    }
-  }
-  diagnosis ??= diagnoseBundle(bundle, playbook);
+  if (values.save) saveBundle(values.save, values.raw ? bundle : maskBundle(bundle, redact).bundle);
+  diagnosis ??= diagnoseBundle(bundle, playbook, { redact });
   io.stdout.write(renderAs(diagnosis, format, { color: wantsColor(io), trace: values.trace ?? false }));
   return 0;
+}
+
+/**
+ * Write the bundle to `path`, readable by its owner only: a regular file is written beside it with mode 0600
+ * and renamed over it, so that no one who could read the old file reads the new one. A pipe or device
+ * (`/dev/stdout`) is written as it is.
+ */
+function saveBundle(path: string, bundle: Bundle): void {
+  const text = `${JSON.stringify(bundle, null, 1)}\n`;
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    if (existsSync(path) && !statSync(path).isFile()) {
+      writeFileSync(path, text);
+      return;
+    }
+    writeFileSync(tmp, text, { mode: 0o600, flag: "wx" });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new UserError(
+      "bad_input",
+      `Cannot write the bundle to ${path}: ${e instanceof Error ? e.message : String(e)}.`,
+    );
+  }
 }
