@@ -262,12 +262,19 @@ w_dmesg() {
  * file older than it. At most 30 rotated files are looked at. The cap is shared, newest bytes first;
  * output goes oldest first.
  *
+ * Each file is opened once, on fd 6 (`w_lv ... 6<FILE`: the shell keeps the outer file's fd 6 aside while a
+ * rotated file's level runs), and its size, search and read all go through /proc/self/fd/6: the same file,
+ * with an offset of its own per opening, so `dd skip=` still seeks from its start. A rotation in between
+ * (the log renamed to `.1`, a new empty file in its place) cannot swap the file under the read: the old one
+ * is read to its end. A rotated name whose file was read already (the live log renamed meanwhile) is
+ * skipped, by inode. Without /proc the name is used, as before.
+ *
  * The end marker says `probed=BYTES`: at most how many bytes the searches read (blocks asked of dd).
  */
 export const SH_LOG = raw`
-w_size() {
-  set -- $(ls -Lnd "$1" 2>/dev/null)
-  echo "$\{5:-0}"
+w_stat() {
+  set -- $(ls -Lnid "$1" 2>/dev/null)
+  w_i=$\{1:-} w_s=$\{6:-0}
 }
 w_probe() {
   w_end=$(( ($3 + $4) * 8192 ))
@@ -287,7 +294,7 @@ w_find() {
   fi
   if [ -z "$w_p" ]; then
     w_fk=none
-    echo "why502: $1: no timestamp recognised in its first MiB; sending the end of the file" >&2
+    echo "why502: $3: no timestamp recognised in its first MiB; sending the end of the file" >&2
     return 0
   fi
   w_fk=$\{w_p#* }
@@ -339,23 +346,8 @@ w_log() {
     return 2
   fi
   if [ ! -r "$1" ]; then echo "why502: $1: Permission denied" >&2; return 1; fi
-  w_b=$2 w_pl= w_gz= w_lt=0 w_pb=0
-  if w_one "$1" @ "$3"; then
-    for w_sf in $(w_rot "$1"); do
-      if [ "$w_b" -le 0 ]; then w_lt=1; break; fi
-      w_one "$1" "$w_sf" "$3" || break
-    done
-  fi
-  if [ -n "$w_gz" ]; then
-    for w_e in $w_gz; do
-      case $w_e in @) cat "$1" ;; *.gz) gzip -dc "$1$w_e" ;; *) cat "$1$w_e" ;; esac
-    done | LC_ALL=C awk -v k="$W_SK" -v cap="$w_b" -v hz="$W_Z" -v cy="$W_CY" -v cm="$W_CM" "$W_TIME$W_KEEP"
-  fi
-  for w_e in $w_pl; do
-    w_j=$\{w_e%%:*} w_x=$\{w_e#*:}
-    if [ "$w_j" = @ ]; then w_g=$1; else w_g=$1$w_j; fi
-    w_emit "$w_g" "$\{w_x%:*}" "$\{w_x#*:}"
-  done
+  w_b=$2 w_lt=0 w_pb=0 w_in= w_rest=
+  w_lv "$1" @ "$3" 6<"$1"
   [ "$w_lt" -eq 1 ] && echo "lt=1" >&4
   echo "pb=$((w_pb * 8192))" >&4
   return 0
@@ -374,29 +366,68 @@ w_rot() {
     done
   } | head -n 30
 }
-w_one() {
-  case $2 in @) w_g=$1 w_z=0 ;; *.gz) w_g=$1$2 w_z=1 ;; *) w_g=$1$2 w_z=0 ;; esac
-  case $2 in @) ;; *) [ -f "$w_g" ] || return 0 ;; esac
-  if [ ! -r "$w_g" ]; then echo "why502: $w_g: Permission denied" >&2; return 1; fi
-  if [ "$w_z" -eq 0 ] && [ -z "$w_gz" ]; then
-    w_s=$(w_size "$w_g")
-    w_find "$w_g" "$w_s"
-    if [ $((w_s - w_a)) -gt "$w_b" ]; then w_a=$(w_bound "$w_g" $((w_s - w_b))); w_lt=1; fi
-    w_pl="$2:$w_a:$((w_s - w_a)) $w_pl"
-    w_b=$((w_b - (w_s - w_a)))
-  else
-    if [ "$w_z" -eq 1 ]; then
-      w_p=$(gzip -dc "$w_g" 2>/dev/null | head -c 1048576 | LC_ALL=C awk -v base=0 -v skip=0 -v end=1 -v size=1 \
-        -v k= -v hz="$W_Z" -v cy="$W_CY" -v cm="$W_CM" "$W_TIME$W_PROBE")
-    else
-      w_p=$(w_probe "$w_g" "$(w_size "$w_g")" 0 128 "")
-    fi
-    w_fk=$\{w_p#* }
-    w_gz="$2 $w_gz"
-  fi
-  [ "$3" -eq 1 ] && [ "$w_lt" -eq 0 ] || return 1
+w_fd() {
+  w_f=/proc/self/fd/6
+  [ -r "$w_f" ] || w_f=$1
+  w_stat "$w_f"
+  [ -n "$w_i" ] || return 1
+  case $w_in in *" $w_i "*) return 0 ;; esac
+  w_in="$w_in $w_i "
+  return 1
+}
+w_more() {
+  [ "$1" -eq 1 ] && [ "$w_lt" -eq 0 ] || return 1
   case $w_fk in none) return 1 ;; '') ;; *) [ "$w_fk" -ge "$W_SK" ] || return 1 ;; esac
   return 0
+}
+w_pop() {
+  while [ -n "$w_rest" ]; do
+    w_sf=$\{w_rest%% *}
+    case $w_rest in *" "*) w_rest=$\{w_rest#* } ;; *) w_rest= ;; esac
+    [ "$1" -eq 1 ] && [ "$w_b" -le 0 ] && { w_lt=1; return 1; }
+    [ -f "$2$w_sf" ] || continue
+    [ -r "$2$w_sf" ] && return 0
+    echo "why502: $2$w_sf: Permission denied" >&2
+    return 1
+  done
+  return 1
+}
+w_lv() {
+  if [ "$2" = @ ]; then w_g=$1; else w_g=$1$2; fi
+  if w_fd "$w_g"; then w_next "$1" "$3"; return 0; fi
+  w_find "$w_f" "$w_s" "$w_g"
+  if [ $((w_s - w_a)) -gt "$w_b" ]; then w_a=$(w_bound "$w_f" $((w_s - w_b))); w_lt=1; fi
+  w_b=$((w_b - (w_s - w_a)))
+  set -- "$1" "$2" "$3" "$w_f" "$w_a" $((w_s - w_a))
+  if w_more "$3"; then
+    [ "$2" = @ ] && w_rest=$(echo $(w_rot "$1"))
+    w_next "$1" "$3"
+  fi
+  w_emit "$4" "$5" "$6"
+}
+w_next() {
+  w_pop 1 "$1" || return 0
+  case $w_sf in
+    *.gz) w_gzl "$1" "$w_sf" "$2" 6<"$1$w_sf" |
+      LC_ALL=C awk -v k="$W_SK" -v cap="$w_b" -v hz="$W_Z" -v cy="$W_CY" -v cm="$W_CM" "$W_TIME$W_KEEP" ;;
+    *) w_lv "$1" "$w_sf" "$2" 6<"$1$w_sf" ;;
+  esac
+}
+w_gzl() {
+  if w_fd "$1$2"; then w_gznext "$1" "$3"; return 0; fi
+  case $2 in
+    *.gz) w_p=$(gzip -dc "$w_f" 2>/dev/null | head -c 1048576 | LC_ALL=C awk -v base=0 -v skip=0 -v end=1 -v size=1 \
+        -v k= -v hz="$W_Z" -v cy="$W_CY" -v cm="$W_CM" "$W_TIME$W_PROBE") ;;
+    *) w_p=$(w_probe "$w_f" "$w_s" 0 128 "") ;;
+  esac
+  w_fk=$\{w_p#* }
+  set -- "$1" "$2" "$3" "$w_f"
+  w_more "$3" && w_gznext "$1" "$3"
+  case $2 in *.gz) gzip -dc "$4" ;; *) cat "$4" ;; esac
+}
+w_gznext() {
+  w_pop 0 "$1" || return 0
+  w_gzl "$1" "$w_sf" "$2" 6<"$1$w_sf"
 }
 `;
 
