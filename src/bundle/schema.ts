@@ -79,7 +79,7 @@ export const HostBundle = z.object({
   /** IP addresses the host owns (from `ip -o addr` or the inventory). */
   addresses: z.array(z.string()).default([]),
   clock: HostClock.optional(),
-  /** The host as a whole failed (unreachable, auth, host key...): commands are then empty. */
+  /** The host as a whole failed (unreachable, auth, host key...): commands are empty, or what arrived before a lost connection. */
   failure: Failure.optional(),
   commands: z.array(CommandOutput).default([]),
 });

@@ -4,7 +4,6 @@ import type {
   Bundle,
   CommandOutput,
   Failure,
-  FailureCode,
   HostBundle,
   HostClock,
   HostRole,
@@ -18,6 +17,7 @@ import {
   addressesOf,
   failedHost,
   offsetOfZone,
+  partialFailure,
   runAll,
   sectionFailure,
   transportCode,
@@ -32,8 +32,8 @@ import {
   type PlannedSection,
 } from "./plan.js";
 import { buildScript } from "./script.js";
-import { parseClock, type SectionResult, splitSections } from "./sections.js";
-import { isTransportError, type Transport } from "./transport.js";
+import { parseClock, splitSections } from "./sections.js";
+import { isTransportError, type Transport, type TransportError } from "./transport.js";
 
 export type { CollectDeps, CollectOptions, Progress } from "./collect-types.js";
 
@@ -85,6 +85,8 @@ async function runHost(
     const started = deps.now();
     let stdout: string;
     let stderr: string;
+    // A lost connection keeps what arrived before it, as a timeout does; the host is then marked partial.
+    let lost: TransportError | undefined;
     try {
       const r = await transport.exec(script, {
         timeoutMs: Math.max(1, Math.min(config.ssh.command_timeout, remaining())),
@@ -93,13 +95,18 @@ async function runHost(
       stdout = r.stdout;
       stderr = r.stderr;
     } catch (e) {
-      if (!isTransportError(e) || e.code !== "timeout" || !e.partial) throw e;
+      if (!isTransportError(e) || !e.partial || (e.code !== "timeout" && e.code !== "unreachable")) throw e;
       stdout = e.partial.stdout;
       stderr = e.partial.stderr;
+      if (e.code === "unreachable") lost = e;
     }
     const finished = deps.now();
     const { sections, incomplete } = splitSections(stdout, stderr, nonce);
-    const host: HostBundle = { ...base };
+    const arrived = job.sections.filter((s) => sections.has(s.spec.id) && !incomplete.includes(s.spec.id));
+    if (lost && arrived.length === 0) throw lost;
+    const host: HostBundle = lost
+      ? { ...base, failure: partialFailure(lost, arrived.length, job.sections.length) }
+      : { ...base };
     const outcome: HostOutcome = { host };
     const clockSection = sections.get("clock");
     if (clockSection) {
@@ -142,7 +149,7 @@ async function runHost(
       };
       if (s.options) out.options = s.options;
       if (s.alsoParseAs) out.alsoParseAs = s.alsoParseAs;
-      const failure = sectionFailure(r, incomplete.includes(s.spec.id));
+      const failure = sectionFailure(r, incomplete.includes(s.spec.id), lost !== undefined);
       if (failure) out.failure = failure;
       host.commands.push(out);
       if (s.kind === "nginx-conf" && !failure) {
@@ -152,7 +159,9 @@ async function runHost(
         );
       }
     }
-    deps.onProgress?.({ host: job.name, state: "done", done: 0, total: 0 });
+    if (host.failure)
+      deps.onProgress?.({ host: job.name, state: "failed", done: 0, total: 0, detail: host.failure.message });
+    else deps.onProgress?.({ host: job.name, state: "done", done: 0, total: 0 });
     return outcome;
   } catch (e) {
     const failure: Failure = isTransportError(e)

@@ -1,6 +1,7 @@
 import type { Failure, FailureCode, HostBundle } from "../bundle/schema.js";
 import type { CollectDeps } from "./collect-types.js";
 import type { SectionResult } from "./sections.js";
+import type { TransportError } from "./transport.js";
 
 // What the runner reads out of one host's answer: failures by section and transport, the host's zone
 // offset and addresses; and the bounded fan-out over hosts.
@@ -15,9 +16,17 @@ export const transportCode: Record<string, FailureCode> = {
   error: "error",
 };
 
-export function sectionFailure(r: SectionResult | undefined, incomplete: boolean): Failure | undefined {
+/** Why one section has no (or only part of its) output; `lost`: the connection was lost during the script. */
+export function sectionFailure(
+  r: SectionResult | undefined,
+  incomplete: boolean,
+  lost = false,
+): Failure | undefined {
+  if (incomplete && lost)
+    return { code: "unreachable", message: "the connection was lost before the section finished" };
   if (incomplete)
     return { code: "timeout", message: "the section did not finish before the command timeout" };
+  if (!r && lost) return { code: "unreachable", message: "not run: the connection was lost before it began" };
   if (!r) return { code: "error", message: "the section produced no output (the script stopped early)" };
   const first = r.stderr.trim().split("\n")[0] ?? "";
   if (r.timedOut) return { code: "timeout", message: `timed out${first ? `: ${first}` : ""}` };
@@ -25,6 +34,14 @@ export function sectionFailure(r: SectionResult | undefined, incomplete: boolean
   if (r.denied) return { code: "permission_denied", message: first || "permission denied" };
   if (r.exitCode !== 0 && r.stdout === "" && first) return { code: "error", message: first };
   return undefined;
+}
+
+/** A host whose connection was lost after some sections arrived: the loss, and that what arrived is kept. */
+export function partialFailure(lost: TransportError, arrived: number, total: number): Failure {
+  return {
+    code: transportCode[lost.code] ?? "unreachable",
+    message: `${lost.message.replace(/\.$/, "")}; what arrived before is kept (partial: ${arrived} of ${total} sections).`,
+  };
 }
 
 export function offsetOfZone(zone: string, atMs: number): number | undefined {

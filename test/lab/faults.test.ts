@@ -43,8 +43,9 @@ interface DiagnosisJson {
   hosts: {
     name: string;
     ok: boolean;
+    skewMs?: number;
     failure?: { code: string; message: string };
-    commands: { id: string; ok: boolean; truncated: boolean }[];
+    commands: { id: string; ok: boolean; truncated: boolean; failure?: string }[];
   }[];
 }
 
@@ -180,10 +181,17 @@ describe("faults cost only their timeout", () => {
 
     // The connection's loss is seen at once, not at the 10 s command timeout, and said in one sentence.
     expect(afterKill).toBeLessThan(5000);
-    expect(host(d, "checkout-2")?.failure).toEqual({
-      code: "unreachable",
-      message: "The connection to checkout-2 (127.0.0.12:2222) was lost while a command was running.",
-    });
+    // What arrived before the loss is kept, and the host is marked partial.
+    const lost = host(d, "checkout-2");
+    expect(lost?.failure?.code).toBe("unreachable");
+    expect(lost?.failure?.message).toMatch(
+      /^The connection to checkout-2 \(127\.0\.0\.12:2222\) was lost while a command was running; what arrived before is kept \(partial: [1-9]\d* of \d+ sections\)\.$/,
+    );
+    // Its clock arrived before the loss (the pid file is read by the first command).
+    expect(lost?.skewMs).toBeDefined();
+    expect(lost?.commands.map((c) => c.failure)).toContain(
+      "unreachable: the connection was lost before the section finished",
+    );
     expect(host(d, "gw")?.ok).toBe(true);
     expect(host(d, "checkout-1")?.ok).toBe(true);
     expect(verdicts(d)).toEqual(summary.expected.map((e) => `${e.target} ${e.verdict}`));
