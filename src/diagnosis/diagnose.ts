@@ -1,4 +1,5 @@
 import type { Bundle } from "../bundle/schema.js";
+import { cutGatewayLogs } from "../facts/coverage.js";
 import { deriveFacts } from "../facts/derive.js";
 import { runPlaybook } from "../playbook/engine.js";
 import type { Playbook } from "../playbook/loader.js";
@@ -13,7 +14,19 @@ export interface DiagnoseOptions {
 /** Bundle in, diagnosis out: parse, derive facts, walk the playbook, mask secrets. Pure and deterministic. */
 export function diagnoseBundle(bundle: Bundle, playbook: Playbook, opts: DiagnoseOptions = {}): Diagnosis {
   const facts = deriveFacts(bundle);
-  return maskDiagnosis(runPlaybook(playbook, facts, bundle.collectedAt), opts.redact);
+  return maskDiagnosis(withCutNotes(runPlaybook(playbook, facts, bundle.collectedAt), bundle), opts.redact);
+}
+
+/**
+ * A verdict found in a cut gateway error log still says the log was cut, in the summary every format shows
+ * (which host, which log, how many bytes kept); without a verdict the summary says it already.
+ */
+function withCutNotes(d: Diagnosis, bundle: Bundle): Diagnosis {
+  if (d.status === "unknown") return d;
+  const cut = cutGatewayLogs(bundle);
+  if (cut.length === 0) return d;
+  const note = `${cut.join("; ")}: the window's start is missing, and what it held is not in these verdicts`;
+  return { ...d, summary: `${d.summary.replace(/\.$/, "")}. ${note}.` };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Bundle, HostBundle } from "../bundle/schema.js";
+import type { Bundle, CommandOutput, HostBundle } from "../bundle/schema.js";
 import { clockCorrectionMs, spokenDuration } from "./clock.js";
 
 /** Whole-second stamps and the window's rounding: a log read from up to this late still covers the window. */
@@ -15,8 +15,7 @@ function gap(host: HostBundle, windowSince: number): string | undefined {
   for (const log of logs) {
     if (log.failure)
       return `${host.name}'s error log ${log.source} could not be read (${log.failure.code}: ${log.failure.message})`;
-    if (log.truncated)
-      return `${host.name}'s error log ${log.source} was cut (byte cap, or rotated files left unread), so the window's start is missing`;
+    if (log.truncated) return `${cutLog(host.name, log)}, so the window's start is missing`;
   }
   // The log was read from the window start as the host's clock gave it; on the collector's clock that must
   // not be after the window's start.
@@ -27,6 +26,20 @@ function gap(host: HostBundle, windowSince: number): string | undefined {
     return `${host.name}'s clock is ${spokenDuration(correction)} slow and its logs were read from the window start by that clock, so the first ${spokenDuration(late)} of the window are missing`;
   }
   return undefined;
+}
+
+/** `gw's error log /var/log/nginx/error.log was cut to its last 16384 bytes (...)`: which host, which log, how much. */
+function cutLog(host: string, log: CommandOutput): string {
+  return `${host}'s error log ${log.source} was cut to its last ${Buffer.byteLength(log.stdout)} bytes (byte cap, or rotated files left unread)`;
+}
+
+/** Each gateway error log that was cut, said as a sentence (without its full stop), whatever was found in it. */
+export function cutGatewayLogs(bundle: Bundle): string[] {
+  return bundle.hosts
+    .filter((h) => h.role === "gateway")
+    .flatMap((h) =>
+      h.commands.filter((c) => c.kind === "nginx-error" && c.truncated).map((c) => cutLog(h.name, c)),
+    );
 }
 
 export interface LogGap {
