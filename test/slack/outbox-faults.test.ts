@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { faketimeLibrary } from "../lab/skew.js";
 import type { StandIn, StoredMessage } from "../support/slack/standin.js";
 import { startSlackStandIn } from "../support/slack/standin.js";
 import { type BotDir, botConfig } from "./bot-config.js";
@@ -25,8 +26,11 @@ async function setup() {
   return { standin, dir };
 }
 
-async function serve(d: BotDir): Promise<Serve> {
-  const b = await startServe({ config: d.config, mode: "http" });
+/** How much faster serve's clock runs than the test's in the minute-long outage. */
+const SPEED = 10;
+
+async function serve(d: BotDir, env?: Record<string, string>): Promise<Serve> {
+  const b = await startServe({ config: d.config, mode: "http", ...(env ? { env } : {}) });
   bots.push(b);
   return b;
 }
@@ -82,27 +86,31 @@ describe("every message arrives exactly once", () => {
     expect(await outboxDepth(b)).toBe(0);
   });
 
-  it("Slack down for 30 s, then back: readiness says so meanwhile, and nothing is lost or doubled", async () => {
+  it("Slack answering 500 for a minute, then back: readiness says so meanwhile, and nothing is lost or doubled", async () => {
     const { standin, dir } = await setup();
-    const b = await serve(dir);
+    // serve's clock runs ten times as fast (libfaketime): its minute of 500s, retries and backoff take 6 s here.
+    const b = await serve(dir, { LD_PRELOAD: faketimeLibrary(), FAKETIME: `+0 x${SPEED}` });
     standin.down(true, "500");
-    const back = new Promise<void>((resolve) =>
-      setTimeout(() => {
-        standin.down(false);
-        resolve();
-      }, 30_000),
-    );
+    const downAt = performance.now();
     const ack = await slash(b, standin, "checkout");
     expect(ack.status).toBe(200);
     await runDone(dir.db, standin);
     await standin.waitFor(() => standin.calls.filter((c) => c.status === 500).length >= 2, 10_000);
     expect((await httpRequest(b.port, "/readyz")).status).toBe(503);
-    await back;
-    await standin.waitFor(() => landed(standin), 30_000);
+    // Slack comes back after a minute of serve's time.
+    await new Promise((r) => setTimeout(r, Math.max(0, 60_000 / SPEED - (performance.now() - downAt))));
+    const failures = standin.calls.filter((c) => c.status === 500).length;
+    standin.down(false);
+    await standin.waitFor(() => landed(standin), 20_000);
     exactlyOnce(standin);
     expect((await httpRequest(b.port, "/readyz")).status).toBe(200);
     expect(await outboxDepth(b)).toBe(0);
-  }, 90_000);
+    // By serve's own clock the failing calls spanned most of a minute, retried with backoff throughout.
+    const retries = b.logLines().filter((l) => l.msg === "Slack call failed; will retry");
+    const span = Date.parse(String(retries.at(-1)?.time)) - Date.parse(String(retries[0]?.time));
+    expect(span).toBeGreaterThan(40_000);
+    expect(failures).toBeGreaterThanOrEqual(5);
+  }, 60_000);
 
   it("kill -9 with the reply still in the outbox, then a restart: the restart sends it, once", async () => {
     const { standin, dir } = await setup();
