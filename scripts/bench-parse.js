@@ -20,9 +20,12 @@ async function* counted(stream) {
     yield chunk;
   }
 }
-const lines = await feedLines(counted(createReadStream(file, { highWaterMark: 1 << 16 })), feeder);
+let overlong = 0;
+const lines = await feedLines(counted(createReadStream(file, { highWaterMark: 1 << 16 })), feeder, {
+  overlong: () => overlong++,
+});
 feeder.end();
 const ms = Number(process.hrtime.bigint() - started) / 1e6;
 process.stdout.write(
-  `${JSON.stringify({ bytes, ms, lines, records, unreadable, maxRssKb: process.resourceUsage().maxRSS })}\n`,
+  `${JSON.stringify({ bytes, ms, lines, records, unreadable, overlong, maxRssKb: process.resourceUsage().maxRSS })}\n`,
 );

@@ -29,6 +29,18 @@ async function viaFeedLines(chunks: (Buffer | string)[]): Promise<string[]> {
   return out;
 }
 
+/** feedLines with a bound: the lines it feeds and the ones it skips, each with its number. */
+async function bounded(chunks: (Buffer | string)[], max: number) {
+  const fed: [number, string][] = [];
+  const skipped: [number, string][] = [];
+  const count = await feedLines(
+    Readable.from(chunks),
+    { line: (text, lineNo) => fed.push([lineNo, text]), end: () => {} },
+    { maxLineLength: max, overlong: (lineNo, start) => skipped.push([lineNo, start]) },
+  );
+  return { fed, skipped, count };
+}
+
 /** Deterministic pseudo-random numbers (a fixed LCG), so a failure can be replayed. */
 function lcg(seed: number): (n: number) => number {
   let x = seed;
@@ -73,6 +85,66 @@ describe("nginx-error: the lines `why502 parse` reads", () => {
       }
       expect(await viaFeedLines(chunks), JSON.stringify(chunks)).toEqual(await viaReadline(chunks));
     }
+  });
+
+  it("are readline's with the lines longer than the bound skipped, numbered as readline numbers them", async () => {
+    const rnd = lcg(1502);
+    for (let t = 0; t < 1500; t++) {
+      const bytes: number[] = [];
+      for (let i = rnd(40); i > 0; i--) {
+        const atom = ATOMS[rnd(ATOMS.length)] ?? [];
+        for (let k = rnd(4) === 0 ? 1 + rnd(8) : 1; k > 0; k--) bytes.push(...atom);
+      }
+      const whole = Buffer.from(bytes);
+      const source = rnd(3) === 0 ? whole.toString("utf8") : whole;
+      const chunks: (Buffer | string)[] = [];
+      for (let at = 0; at < source.length; ) {
+        const n = 1 + rnd(6);
+        chunks.push(source.slice(at, at + n));
+        at += n;
+      }
+      const max = 1 + rnd(8);
+      const lines = (await viaReadline(chunks)).map((l, i): [number, string] => [i + 1, l]);
+      const got = await bounded(chunks, max);
+      const label = JSON.stringify({ chunks, max });
+      expect(got.fed, label).toEqual(lines.filter(([, l]) => l.length <= max));
+      const long = lines.filter(([, l]) => l.length > max);
+      expect(
+        got.skipped.map(([n]) => n),
+        label,
+      ).toEqual(long.map(([n]) => n));
+      // What was read of a skipped line before it was found too long: its start, at least the bound.
+      for (const [i, [, start]] of got.skipped.entries()) {
+        const line = long[i]?.[1] ?? "";
+        expect(line.startsWith(start) && start.length >= Math.min(120, max + 1), label).toBe(true);
+      }
+      expect(got.count, label).toBe(lines.length);
+    }
+  });
+
+  it("skip a line longer than V8's longest string without holding it, and read on after it", async () => {
+    // 600 MB of one line: kept whole, it could not even be a string (V8's limit is about 512 M characters).
+    const piece = Buffer.alloc(1 << 20, 0x78);
+    const head = "2026/11/25 13:19:16 [error] 22593#22593: *1 ";
+    async function* input() {
+      yield Buffer.from(`first\r\n${head}`);
+      for (let i = 0; i < 600; i++) yield piece;
+      yield Buffer.from("\r");
+      yield Buffer.from("\nlast\n");
+    }
+    const fed: [number, string][] = [];
+    const skipped: [number, string][] = [];
+    const count = await feedLines(
+      input(),
+      { line: (text, lineNo) => fed.push([lineNo, text]), end: () => {} },
+      { overlong: (lineNo, start) => skipped.push([lineNo, start]) },
+    );
+    expect(count).toBe(3);
+    expect(fed).toEqual([
+      [1, "first"],
+      [3, "last"],
+    ]);
+    expect(skipped).toEqual([[2, `${head}${"x".repeat(120 - head.length)}`]]);
   });
 
   it("give the parser the same records as readline's for a real log in 64 kB chunks", async () => {
