@@ -71,6 +71,17 @@ describe("why502 when its output goes away", () => {
     expect(stderr).toBe("");
   }, 20_000);
 
+  it("a closed stderr does not turn a usage error (2) into a crash (1)", async () => {
+    const child = spawn(process.execPath, [bin, "parse", "nginx-error"], {
+      stdio: ["pipe", "ignore", "pipe"],
+    });
+    children.push(child);
+    child.stderr.destroy();
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    child.stdin.end("hello\nworld\n");
+    expect(await exited).toBe(2);
+  });
+
   it("`> /dev/full`: one sentence on stderr and exit 74 (EX_IOERR), no stack", () => {
     const r = bash(`$W parse nginx-error < "$1" > /dev/full`, bigLog);
     expect(r.stderr).toBe("why502: cannot write the output: no space left on device (ENOSPC).\n");
