@@ -180,9 +180,9 @@ export function withFragments<R extends RecordBase>(core: Parser<R>, reader: Fra
         const heads = attempt(() => reader.startsRecord(text, ctx)) !== false;
         if (heads) {
           // A line of its own continues only the cut start of one (a wrapper, a stamp) that has no head.
-          const cut = h.said.every((s) => s.unreadable) || openEnded(h.flat);
-          if (before !== undefined || !cut || attempt(() => reader.startsRecord(h.flat, ctx)) !== false)
-            return;
+          // (The cheap tests first: most lines before one with a head have a head themselves.)
+          if (before !== undefined || attempt(() => reader.startsRecord(h.flat, ctx)) !== false) return;
+          if (!h.said.every((s) => s.unreadable) && !openEnded(h.flat)) return;
         }
         const sep = /\s$/.test(h.flat) || /^\s/.test(text) ? "" : " ";
         const both = `${h.flat}${sep}${text}`;

@@ -192,19 +192,20 @@ export function readFragment(
   return { record, candidate };
 }
 
+/** The number of times `c` occurs in `text` (indexOf skips the other characters faster than a loop reads them). */
+function count(text: string, c: string, atMost = Number.POSITIVE_INFINITY): number {
+  let n = 0;
+  for (let i = text.indexOf(c); i >= 0 && n < atMost; i = text.indexOf(c, i + 1)) n++;
+  return n;
+}
+
 /** Cut at the end: a trailing comma or colon, a quote or parenthesis left open, a pager's `$`. */
 function looksCut(text: string): boolean {
   const last = text.charCodeAt(text.length - 1);
   if (last === 44 || last === 58 || last === 36 || last === 32) return true;
-  let quotes = 0;
-  let open = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) quotes++;
-    else if (c === 40) open++;
-    else if (c === 41) open--;
-  }
-  return quotes % 2 === 1 || open > 0;
+  if (count(text, '"') % 2 === 1) return true;
+  const open = count(text, "(");
+  return open > 0 && count(text, ")", open) < open;
 }
 
 /** What nginx is doing when it logs (`log->action`): anything else is an action cut short. */
