@@ -1,4 +1,5 @@
 import { renderBlocks } from "../diagnosis/render/blocks.js";
+import { jsonForTerminal } from "../diagnosis/render/escape.js";
 import { renderJson } from "../diagnosis/render/json.js";
 import { renderMarkdown } from "../diagnosis/render/markdown.js";
 import { renderText } from "../diagnosis/render/text.js";
@@ -26,7 +27,7 @@ export function renderAs(
     case "markdown":
       return renderMarkdown(d);
     case "blocks":
-      return `${JSON.stringify({ blocks: renderBlocks(d) }, null, 2)}\n`;
+      return `${jsonForTerminal(JSON.stringify({ blocks: renderBlocks(d) }, null, 2))}\n`;
     case "text":
       return renderText(d, { color: opts.color, trace: opts.trace });
   }

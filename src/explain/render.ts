@@ -1,3 +1,4 @@
+import { mrkdwnCodeBlock, noEmphasis } from "../diagnosis/render/escape.js";
 import { clip } from "./sanitize.js";
 import type { ExplainedLine, ExplainKind } from "./schema.js";
 
@@ -124,17 +125,20 @@ function escapeMrkdwn(s: string): string {
     .replace(/@(channel|here|everyone)\b/gi, "＠$1");
 }
 
-/** Text outside code spans: no bold, strike or italics from host text. */
+/** Text outside code spans: no bold, strike, italics or quote from host text. */
 function prose(s: string): string {
-  return escapeMrkdwn(s)
+  return s
     .split("`")
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/\*/g, "∗").replace(/~/g, "∼")))
+    .map((part, i) => escapeMrkdwn(i % 2 === 1 ? part : noEmphasis(part)))
     .join("`");
 }
 
-/** Host text in a code block: backticks cannot close it, entities cannot render. */
+/**
+ * The pasted line in a ``` block, every character kept: entities for `&<>`, and a zero-width space after
+ * each second backtick of a run so no ``` inside can close the block (look-alikes would change the line).
+ */
 function codeBlock(s: string, max: number): string {
-  return `\`\`\`${escapeMrkdwn(clip(s.replace(/`/g, "ˋ"), max))}\`\`\``;
+  return mrkdwnCodeBlock([clip(s, max)]);
 }
 
 /** Clip mrkdwn without cutting an `&amp;` entity in half. */

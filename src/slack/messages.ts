@@ -1,5 +1,6 @@
 import type { ActionsBlock, Button, KnownBlock } from "@slack/types";
-import { blocksChars, escapeMrkdwn, renderBlocks, SLACK_LIMITS } from "../diagnosis/render/blocks.js";
+import { blocksChars, renderBlocks, SLACK_LIMITS } from "../diagnosis/render/blocks.js";
+import { clip, clipMrkdwn, forMrkdwn } from "../diagnosis/render/escape.js";
 import type { Diagnosis } from "../diagnosis/types.js";
 import { quoted } from "./command-text.js";
 
@@ -30,8 +31,16 @@ export const REACTIONS = {
 
 const section = (text: string): KnownBlock => ({
   type: "section",
-  text: { type: "mrkdwn", text: text.length > SLACK_LIMITS.sectionText ? `${text.slice(0, 2999)}…` : text },
+  text: { type: "mrkdwn", text: clipMrkdwn(text, SLACK_LIMITS.sectionText), verbatim: true },
 });
+
+/**
+ * A message's top-level `text` (notifications, and what shows if the blocks cannot) is mrkdwn too: host
+ * text in it is escaped the same way, so a `<!channel>` in a summary cannot page the channel from there.
+ */
+function plainText(s: string, max = 3000): string {
+  return clip(forMrkdwn(s), max);
+}
 
 /** Who asked, as a message shows it: a person is mentioned, an alert source is named. */
 export function requester(who: string): string {
@@ -51,13 +60,16 @@ export interface ParentState {
 
 /** The parent message while the investigation runs: who asked, what, and how far collection got. */
 export function investigatingMessage(p: ParentState): SlackMessage {
-  const head = `:mag: Investigating 502s on *${escapeMrkdwn(p.service)}*, last ${escapeMrkdwn(p.windowText)}, asked by ${p.requestedBy}`;
+  const head = `:mag: Investigating 502s on *${forMrkdwn(p.service)}*, last ${forMrkdwn(p.windowText)}, asked by ${p.requestedBy}`;
   const progress = p.progress
-    ? `collecting: ${p.progress.done}/${p.progress.total} hosts answered${p.progress.failed.length ? `, failed: ${p.progress.failed.map((f) => escapeMrkdwn(f)).join(", ")}` : ""}`
+    ? `collecting: ${p.progress.done}/${p.progress.total} hosts answered${p.progress.failed.length ? `, failed: ${p.progress.failed.map((f) => forMrkdwn(f)).join(", ")}` : ""}`
     : "connecting to the hosts…";
   return {
-    text: `Investigating 502s on ${p.service}, last ${p.windowText}`,
-    blocks: [section(head), { type: "context", elements: [{ type: "mrkdwn", text: progress }] }],
+    text: plainText(`Investigating 502s on ${p.service}, last ${p.windowText}`),
+    blocks: [
+      section(head),
+      { type: "context", elements: [{ type: "mrkdwn", verbatim: true, text: progress }] },
+    ],
   };
 }
 
@@ -70,12 +82,12 @@ export function verdictLine(d: Diagnosis): string {
         ? ":white_check_mark:"
         : ":grey_question:";
   const causes = d.verdicts.length > 1 ? ` (${d.verdicts.length} causes)` : "";
-  return `${icon} ${escapeMrkdwn(d.summary)}${causes}`;
+  return `${icon} ${forMrkdwn(d.summary)}${causes}`;
 }
 
 export function parentDoneMessage(d: Diagnosis, p: ParentState, durationMs: number): SlackMessage {
   return {
-    text: d.summary,
+    text: plainText(d.summary),
     blocks: [
       section(verdictLine(d)),
       {
@@ -83,7 +95,8 @@ export function parentDoneMessage(d: Diagnosis, p: ParentState, durationMs: numb
         elements: [
           {
             type: "mrkdwn",
-            text: `last ${escapeMrkdwn(p.windowText)} · asked by ${p.requestedBy} · ${seconds(durationMs)} · details in the thread`,
+            verbatim: true,
+            text: `last ${forMrkdwn(p.windowText)} · asked by ${p.requestedBy} · ${seconds(durationMs)} · details in the thread`,
           },
         ],
       },
@@ -93,14 +106,15 @@ export function parentDoneMessage(d: Diagnosis, p: ParentState, durationMs: numb
 
 export function parentFailedMessage(p: ParentState, why: string): SlackMessage {
   return {
-    text: `Could not diagnose ${p.service}: ${why}`,
+    text: plainText(`Could not diagnose ${p.service}: ${why}`),
     blocks: [
-      section(`:warning: Could not diagnose *${escapeMrkdwn(p.service)}*: ${escapeMrkdwn(why)}`),
+      section(`:warning: Could not diagnose *${forMrkdwn(p.service)}*: ${forMrkdwn(why)}`),
       {
         type: "context",
         elements: [
           {
             type: "mrkdwn",
+            verbatim: true,
             text: `asked by ${p.requestedBy} · \`@why502 rerun\` in the thread to try again`,
           },
         ],
@@ -148,7 +162,7 @@ export interface ReplyContext {
 function hostsContext(d: Diagnosis, durationMs: number): string {
   const failed = d.hosts.filter((h) => !h.ok);
   const failedText = failed.length
-    ? `; failed: ${failed.map((h) => `${escapeMrkdwn(h.name)} (${escapeMrkdwn(h.failure?.code ?? "failed")}: ${quoted(h.failure?.message ?? "", 80)})`).join(", ")}`
+    ? `; failed: ${failed.map((h) => `${forMrkdwn(h.name)} (${forMrkdwn(h.failure?.code ?? "failed")}: ${quoted(h.failure?.message ?? "", 80)})`).join(", ")}`
     : "";
   return `took ${seconds(durationMs)}${failedText}`;
 }
@@ -159,8 +173,12 @@ export function diagnosisReply(d: Diagnosis, c: ReplyContext): SlackMessage {
     {
       type: "context",
       elements: [
-        { type: "mrkdwn", text: hostsContext(d, c.durationMs).slice(0, 2900) },
-        { type: "mrkdwn", text: `asked by ${c.requestedBy} · Was this right? Tell me with the buttons.` },
+        { type: "mrkdwn", verbatim: true, text: clipMrkdwn(hostsContext(d, c.durationMs), 2900) },
+        {
+          type: "mrkdwn",
+          verbatim: true,
+          text: `asked by ${c.requestedBy} · Was this right? Tell me with the buttons.`,
+        },
       ],
     },
     actionsBlock(c.runId),
@@ -169,7 +187,7 @@ export function diagnosisReply(d: Diagnosis, c: ReplyContext): SlackMessage {
   const blocks = [...renderBlocks(d, budget), ...tail];
   const lean = [...renderBlocks(d, 3000), ...tail];
   return {
-    text: d.summary.slice(0, 3000),
+    text: plainText(d.summary),
     blocks: blocks.slice(0, SLACK_LIMITS.blocks),
     fallback_blocks: lean.slice(0, SLACK_LIMITS.blocks),
     ...(c.broadcast ? { reply_broadcast: true } : {}),
@@ -193,13 +211,15 @@ export function incidentClosedMessage(p: {
   causes: string[];
   quietFor?: string;
 }): SlackMessage {
-  const causes = p.causes.length ? p.causes.map((c) => escapeMrkdwn(c)).join("; ") : "no cause was found";
+  const causes = p.causes.length ? p.causes.map((c) => forMrkdwn(c)).join("; ") : "no cause was found";
   const head =
     p.reason === "resolved"
-      ? `:white_check_mark: *${escapeMrkdwn(p.service)}*: resolved after ${lasted(p.durationMs)}: ${causes}`
-      : `:white_check_mark: *${escapeMrkdwn(p.service)}*: closed after ${lasted(p.durationMs)} with no resolution received (no firing for ${p.quietFor ?? "a while"}): ${causes}`;
+      ? `:white_check_mark: *${forMrkdwn(p.service)}*: resolved after ${lasted(p.durationMs)}: ${causes}`
+      : `:white_check_mark: *${forMrkdwn(p.service)}*: closed after ${lasted(p.durationMs)} with no resolution received (no firing for ${p.quietFor ?? "a while"}): ${causes}`;
   return {
-    text: `${p.service}: ${p.reason === "resolved" ? "resolved" : "closed, no resolution received"} after ${lasted(p.durationMs)}`,
+    text: plainText(
+      `${p.service}: ${p.reason === "resolved" ? "resolved" : "closed, no resolution received"} after ${lasted(p.durationMs)}`,
+    ),
     blocks: [section(head)],
   };
 }

@@ -1,6 +1,7 @@
 import type { ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { blocksChars, SLACK_LIMITS } from "../diagnosis/render/blocks.js";
-import { clip, mrkdwn, mrkdwnCode, mrkdwnFence, oneLine, visible } from "./escape.js";
+import { clipMrkdwn } from "../diagnosis/render/escape.js";
+import { clip, mrkdwn, mrkdwnCode, oneLine, preformatted, visible } from "./escape.js";
 import type { RootCause, Summary, TimelineEntry } from "./schema.js";
 import {
   detectionWords,
@@ -30,8 +31,12 @@ export interface SummaryBlocksOptions {
   chart?: { slackFileId: string } | { imageUrl: string };
 }
 
+/** A mrkdwn section; `verbatim` keeps Slack from linking or mentioning anything in plain text by itself. */
 function section(text: string): SectionBlock {
-  return { type: "section", text: { type: "mrkdwn", text: clip(text, SLACK_LIMITS.sectionText) } };
+  return {
+    type: "section",
+    text: { type: "mrkdwn", text: clipMrkdwn(text, SLACK_LIMITS.sectionText), verbatim: true },
+  };
 }
 
 function context(texts: string[]): ContextBlock {
@@ -40,7 +45,11 @@ function context(texts: string[]): ContextBlock {
     elements: texts
       .filter((t) => t !== "")
       .slice(0, SLACK_LIMITS.contextElements)
-      .map((t) => ({ type: "mrkdwn" as const, text: clip(t, SLACK_LIMITS.sectionText) })),
+      .map((t) => ({
+        type: "mrkdwn" as const,
+        text: clipMrkdwn(t, SLACK_LIMITS.sectionText),
+        verbatim: true,
+      })),
   };
 }
 
@@ -55,7 +64,7 @@ function linesSections(head: string, lines: string[]): SectionBlock[] {
   const out: SectionBlock[] = [];
   let text = head;
   for (const l of lines) {
-    const line = clip(l, 600);
+    const line = clipMrkdwn(l, 600);
     if (text.length + line.length + 1 > SLACK_LIMITS.sectionText) {
       out.push(section(text));
       text = line;
@@ -88,8 +97,8 @@ function causeBlocks(c: RootCause, i: number, s: Summary, evidenceLines: number)
   if (evidenceLines > 0 && c.evidence.length > 0) {
     const lines = c.evidence
       .slice(0, evidenceLines)
-      .map((r) => `${r.host} ${r.source}:${r.line}\n  ${clip(oneLine(r.text), 240)}`);
-    blocks.push(section(mrkdwnFence(lines)));
+      .map((r) => `${oneLine(r.host)} ${oneLine(r.source)}:${r.line}\n  ${clip(oneLine(r.text), 240)}`);
+    blocks.push(preformatted(lines, SLACK_LIMITS.sectionText));
   }
   return blocks;
 }

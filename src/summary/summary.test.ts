@@ -438,6 +438,21 @@ function texts(blocks: unknown): string[] {
   return out;
 }
 
+/** The text of every rich-text preformatted element (evidence): Slack shows it as written, no markup. */
+function preformattedTexts(blocks: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, pre: boolean) => {
+    if (Array.isArray(v)) for (const x of v) walk(x, pre);
+    else if (v && typeof v === "object") {
+      const o = v as Record<string, unknown>;
+      if (pre && o.type === "text" && typeof o.text === "string") out.push(o.text);
+      for (const x of Object.values(o)) walk(x, pre || o.type === "rich_text_preformatted");
+    }
+  };
+  walk(blocks, false);
+  return out;
+}
+
 describe("renderers", () => {
   it("Block Kit: headline, impact, cause with proof, timeline, follow-ups, within Slack's limits", () => {
     const s = buildSummary(fourKills());
@@ -447,7 +462,7 @@ describe("renderers", () => {
     const all = texts(blocks).join("\n");
     expect(all).toContain("*Resolved after 11s: checkout-1 OOM-killed (4×)*");
     expect(all).toContain("23 × 502, 0 × 504 of 126 requests (18.3%) · peak 12 in the minute from 10:15");
-    expect(all).toContain("Memory cgroup out of memory: Killed process");
+    expect(preformattedTexts(blocks).join("\n")).toContain("Memory cgroup out of memory: Killed process");
     expect(all).toContain("`10:15:53` *gw* first 502 on 127.0.0.11:18080");
     expect(all).toContain("<@U0BOB> said diagnosis 4 was right");
     expect(all).toContain("4 kills");
@@ -505,6 +520,10 @@ describe("renderers", () => {
       expect((outside.match(/`/g) ?? []).length % 2).toBe(0);
       expect(outside).not.toContain("`tick`");
     }
+    // the evidence is shown exactly as written, its own fence and all, in a preformatted element
+    expect(preformattedTexts(blocks).join("\n")).toContain(
+      `gw error.log:1\n  ${HOSTILE} \`\`\`\` still inside`,
+    );
   });
 
   it("Markdown: host text brings no HTML, link or image, and cannot close a code block", () => {

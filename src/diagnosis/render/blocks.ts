@@ -2,6 +2,15 @@ import type { KnownBlock } from "@slack/types";
 import dayjs from "dayjs";
 import utc from "dayjs/plugin/utc.js";
 import type { Diagnosis, Verdict } from "../types.js";
+import {
+  clip,
+  clipMrkdwn,
+  forMrkdwn,
+  mrkdwnCode,
+  mrkdwnEntities,
+  oneLine,
+  evidenceBlock as preformatted,
+} from "./escape.js";
 
 /**
  * Slack's limits for a message's blocks. Besides the per-block ones, Slack refuses a message whose blocks
@@ -44,48 +53,51 @@ export function blocksChars(blocks: Block[]): number {
   return n;
 }
 
-/** Slack mrkdwn needs &, < and > escaped; everything else is literal. */
-export function escapeMrkdwn(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
+/** Slack mrkdwn's control characters `&`, `<` and `>` as entities (see escape.ts for host text in prose). */
+export const escapeMrkdwn = mrkdwnEntities;
 
-function clip(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}
-
+/**
+ * A mrkdwn section. `verbatim` keeps Slack from linking or mentioning anything by itself (URLs, channel
+ * names, `@here`): only the `<…>` sequences the bot writes are parsed, and host text has none left.
+ */
 function section(text: string): Block {
-  return { type: "section", text: { type: "mrkdwn", text: clip(text, SLACK_LIMITS.sectionText) } };
+  return {
+    type: "section",
+    text: { type: "mrkdwn", text: clipMrkdwn(text, SLACK_LIMITS.sectionText), verbatim: true },
+  };
 }
 
 function context(texts: string[]): Block {
   return {
     type: "context",
-    elements: texts
-      .slice(0, SLACK_LIMITS.contextElements)
-      .map((t) => ({ type: "mrkdwn" as const, text: clip(t, SLACK_LIMITS.sectionText) })),
+    elements: texts.slice(0, SLACK_LIMITS.contextElements).map((t) => ({
+      type: "mrkdwn" as const,
+      text: clipMrkdwn(t, SLACK_LIMITS.sectionText),
+      verbatim: true,
+    })),
   };
 }
 
 function evidenceBlock(v: Verdict, max: number): Block | undefined {
   if (v.evidence.length === 0) return undefined;
-  const fenceBudget = SLACK_LIMITS.sectionText - 8;
+  const budget = SLACK_LIMITS.sectionText - 8;
   let body = "";
   for (const e of v.evidence.slice(0, max)) {
-    const entry = `${e.host} ${e.source}:${e.line}\n${e.text.split("\n").slice(0, 8).join("\n")}\n`;
-    if (body.length + entry.length > fenceBudget) break;
+    const entry = `${oneLine(e.host)} ${oneLine(e.source)}:${e.line}\n${e.text.split("\n").slice(0, 8).join("\n")}\n`;
+    if (body.length + entry.length > budget) break;
     body += entry;
   }
-  if (body === "") body = clip(v.evidence[0]?.text ?? "", fenceBudget);
-  return section(`\`\`\`${escapeMrkdwn(body.replace(/```/g, "ʼʼʼ").trimEnd())}\`\`\``);
+  if (body === "") body = clip(v.evidence[0]?.text ?? "", budget);
+  return preformatted([body], budget);
 }
 
 function verdictBlocks(v: Verdict, withEvidence: boolean): Block[] {
   const blocks: Block[] = [{ type: "divider" }];
-  blocks.push(section(`*${escapeMrkdwn(v.title)}*\n${escapeMrkdwn(v.explanation)}`));
+  blocks.push(section(`*${forMrkdwn(v.title).trim()}*\n${forMrkdwn(v.explanation)}`));
   blocks.push(
     context([
-      `\`${escapeMrkdwn(v.cause)}\``,
-      `target \`${escapeMrkdwn(v.target)}\``,
+      mrkdwnCode(v.cause),
+      `target ${mrkdwnCode(v.target)}`,
       `clients saw ${v.status}`,
       `confidence ${v.confidence}`,
     ]),
@@ -94,7 +106,7 @@ function verdictBlocks(v: Verdict, withEvidence: boolean): Block[] {
     const ev = evidenceBlock(v, 4);
     if (ev) blocks.push(ev);
   }
-  blocks.push(section(`*Next steps*\n${v.nextSteps.map((s) => `• ${escapeMrkdwn(s)}`).join("\n")}`));
+  blocks.push(section(`*Next steps*\n${v.nextSteps.map((s) => `• ${forMrkdwn(s)}`).join("\n")}`));
   return blocks;
 }
 
@@ -109,29 +121,26 @@ export function renderBlocks(d: Diagnosis, maxChars: number = SLACK_LIMITS.messa
       text: {
         type: "plain_text",
         text: clip(
-          `why502 · ${d.service} · ${d.status === "failing" ? `${d.verdicts.length} cause${d.verdicts.length === 1 ? "" : "s"}` : d.status}`,
+          `why502 · ${oneLine(d.service)} · ${d.status === "failing" ? `${d.verdicts.length} cause${d.verdicts.length === 1 ? "" : "s"}` : d.status}`,
           SLACK_LIMITS.headerText,
         ),
       },
     },
-    section(escapeMrkdwn(d.summary)),
+    section(forMrkdwn(d.summary)),
     context([
       `${d.gateway.requests} requests`,
       `${d.gateway.status502} × 502`,
       `${d.gateway.status504} × 504`,
-      `window ${windowText(d.window.since, d.window.until)}`,
+      `window ${forMrkdwn(windowText(d.window.since, d.window.until))}`,
     ]),
   ];
   const hostsLine = d.hosts
     .map(
       (h) =>
-        `${h.ok ? "✓" : "✗"} ${escapeMrkdwn(h.name)}${h.ok ? "" : ` (${escapeMrkdwn(h.failure?.code ?? "failed")})`}`,
+        `${h.ok ? "✓" : "✗"} ${forMrkdwn(h.name)}${h.ok ? "" : ` (${forMrkdwn(h.failure?.code ?? "failed")})`}`,
     )
     .join("  ");
-  const tail: Block[] = [
-    { type: "divider" },
-    context([clip(`hosts: ${hostsLine}`, SLACK_LIMITS.sectionText)]),
-  ];
+  const tail: Block[] = [{ type: "divider" }, context([`hosts: ${hostsLine}`])];
   if (d.masked > 0) tail.push(context([`${d.masked} secret${d.masked === 1 ? "" : "s"} masked in evidence`]));
 
   const budget = SLACK_LIMITS.blocks - head.length - tail.length - 1;
@@ -151,7 +160,7 @@ export function renderBlocks(d: Diagnosis, maxChars: number = SLACK_LIMITS.messa
   if (shown < d.verdicts.length) {
     body.push(
       context([
-        `${d.verdicts.length - shown} more failing target(s) not shown: run \`why502 diagnose ${escapeMrkdwn(d.service)} --json\``,
+        `${d.verdicts.length - shown} more failing target(s) not shown: run ${mrkdwnCode(`why502 diagnose ${d.service} --json`)}`,
       ]),
     );
   }

@@ -1,13 +1,10 @@
 import type { Diagnosis } from "../types.js";
+import { forMarkdown, inCodeBlock, mdInlineCode } from "./escape.js";
 import { renderMarkdown } from "./markdown.js";
 
-/** Text for a Markdown table cell: one line, pipes and backticks cannot break the table or the code. */
+/** Host text in a Markdown table cell or heading: one line, no markup, cannot break the table. */
 function cell(s: string): string {
-  return s
-    .replace(/[\r\n]+/g, " ")
-    .replace(/\|/g, "\\|")
-    .replace(/`/g, "ʼ")
-    .replace(/</g, "&lt;");
+  return forMarkdown(s, "table");
 }
 
 /**
@@ -17,11 +14,11 @@ function cell(s: string): string {
 export function renderEvidenceReport(d: Diagnosis): string {
   const out = [renderMarkdown(d).trimEnd(), ""];
   for (const v of d.verdicts) {
-    out.push(`## Every line cited for ${cell(v.target)} (${cell(v.cause)})`, "");
+    out.push(`## Every line cited for ${mdInlineCode(v.target)} (${mdInlineCode(v.cause)})`, "");
     if (v.evidence.length === 0) out.push("(none)");
     for (const e of v.evidence) {
-      out.push(`- \`${cell(e.host)}:${cell(e.source)}:${e.line}\`${e.time ? ` ${cell(e.time)}` : ""}`, "");
-      out.push("  ```", ...e.text.split("\n").map((l) => `  ${l.replace(/```/g, "ʼʼʼ")}`), "  ```", "");
+      out.push(`- ${mdInlineCode(`${e.host}:${e.source}:${e.line}`)}${e.time ? ` ${cell(e.time)}` : ""}`, "");
+      out.push(inCodeBlock([e.text], "  "), "");
     }
   }
   out.push("## Decision path", "", "| target | step | question | value | outcome |", "|---|---|---|---|---|");

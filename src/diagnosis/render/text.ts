@@ -1,4 +1,5 @@
 import type { Diagnosis, Verdict } from "../types.js";
+import { clip, forTerminal, oneLine } from "./escape.js";
 
 export interface TextOptions {
   color: boolean;
@@ -25,6 +26,9 @@ function styler(color: boolean) {
 
 const MAX_TIMELINE = 12;
 
+/** Host text on one line of the terminal: nothing in it is obeyed. */
+const t = oneLine;
+
 function hhmmss(iso: string | undefined): string {
   return iso ? iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "Z") : "";
 }
@@ -39,22 +43,22 @@ function verdictBlock(
   const lines: string[] = [];
   const colour: Style = v.confidence === "high" ? "red" : v.confidence === "medium" ? "yellow" : "cyan";
   const head = total > 1 ? `${i + 1}/${total} ` : "";
-  lines.push(`${paint("bold", `${head}${paint(colour, v.cause)}`)}  ${paint("bold", v.title)}`);
-  lines.push(paint("dim", `   target ${v.target} · clients saw ${v.status} · confidence ${v.confidence}`));
+  lines.push(`${paint("bold", `${head}${paint(colour, t(v.cause))}`)}  ${paint("bold", t(v.title))}`);
+  lines.push(paint("dim", `   target ${t(v.target)} · clients saw ${v.status} · confidence ${v.confidence}`));
   lines.push("");
-  lines.push(`   ${v.explanation}`);
+  lines.push(`   ${t(v.explanation)}`);
   if (v.evidence.length > 0) {
     lines.push("");
     lines.push(`   ${paint("bold", "Evidence")}`);
     for (const e of v.evidence.slice(0, max)) {
-      lines.push(`   ${paint("dim", `${e.host}:${e.source}:${e.line}`)}`);
-      for (const t of e.text.split("\n").slice(0, 6)) lines.push(`     ${t}`);
+      lines.push(`   ${paint("dim", `${t(e.host)}:${t(e.source)}:${e.line}`)}`);
+      for (const l of e.text.split("\n").slice(0, 6)) lines.push(`     ${forTerminal(l.replace(/\r$/, ""))}`);
     }
     if (v.evidence.length > max) lines.push(paint("dim", `     (${v.evidence.length - max} more in --json)`));
   }
   lines.push("");
   lines.push(`   ${paint("bold", "Next steps")}`);
-  for (const s of v.nextSteps) lines.push(`   - ${s}`);
+  for (const s of v.nextSteps) lines.push(`   - ${t(s)}`);
   return lines;
 }
 
@@ -70,13 +74,13 @@ export function renderText(d: Diagnosis, opts: TextOptions): string {
         ? paint("yellow", "UNKNOWN")
         : paint("red", "502");
   out.push(
-    `${paint("bold", `why502 ${d.service}`)}  ${badge}  ${paint("dim", `${hhmmss(d.window.since)} → ${hhmmss(d.window.until)}`)}`,
+    `${paint("bold", `why502 ${t(d.service)}`)}  ${badge}  ${paint("dim", `${t(hhmmss(d.window.since))} → ${t(hhmmss(d.window.until))}`)}`,
   );
-  out.push(d.summary);
+  out.push(t(d.summary));
   out.push(
     paint(
       "dim",
-      `gateway: ${d.gateway.requests} requests, ${d.gateway.status502} × 502, ${d.gateway.status504} × 504, ${d.gateway.errors} upstream errors${d.gateway.upstream ? ` (upstream ${d.gateway.upstream})` : ""}`,
+      `gateway: ${d.gateway.requests} requests, ${d.gateway.status502} × 502, ${d.gateway.status504} × 504, ${d.gateway.errors} upstream errors${d.gateway.upstream ? ` (upstream ${t(d.gateway.upstream)})` : ""}`,
     ),
   );
   out.push("");
@@ -88,9 +92,9 @@ export function renderText(d: Diagnosis, opts: TextOptions): string {
     out.push(paint("bold", "Timeline"));
     const shown = d.timeline.slice(0, MAX_TIMELINE);
     for (const e of shown) {
-      const text = e.ref.text.split("\n")[0] ?? "";
+      const text = clip(oneLine(e.ref.text.split("\n")[0] ?? ""), 90);
       out.push(
-        `  ${e.time.slice(11, 23)}  ${e.host.padEnd(12)} ${e.what.padEnd(16)} ${paint("dim", text.length > 90 ? `${text.slice(0, 89)}…` : text)}`,
+        `  ${t(e.time.slice(11, 23))}  ${t(e.host).padEnd(12)} ${t(e.what).padEnd(16)} ${paint("dim", text)}`,
       );
     }
     if (d.timeline.length > shown.length)
@@ -99,11 +103,11 @@ export function renderText(d: Diagnosis, opts: TextOptions): string {
   }
   if (opts.trace) {
     out.push(paint("bold", "Trace"));
-    for (const t of d.trace) {
-      out.push(`  ${paint("dim", t.target)} ${t.step}: ${t.question}`);
-      if (t.value) out.push(`      seen: ${t.value}`);
+    for (const s of d.trace) {
+      out.push(`  ${paint("dim", t(s.target))} ${t(s.step)}: ${t(s.question)}`);
+      if (s.value) out.push(`      seen: ${t(s.value)}`);
       out.push(
-        `      → ${t.outcome}${t.evidence.length ? paint("dim", ` (${t.evidence.length} lines cited)`) : ""}`,
+        `      → ${t(s.outcome)}${s.evidence.length ? paint("dim", ` (${s.evidence.length} lines cited)`) : ""}`,
       );
     }
     out.push("");
@@ -116,14 +120,14 @@ export function renderText(d: Diagnosis, opts: TextOptions): string {
         ? paint("green", "ok")
         : paint(
             "yellow",
-            `ok, ${failed.length} command(s) failed: ${failed.map((c) => `${c.id} (${c.failure})`).join(", ")}`,
+            `ok, ${failed.length} command(s) failed: ${failed.map((c) => `${t(c.id)} (${t(c.failure ?? "")})`).join(", ")}`,
           )
-      : paint("red", `${h.failure?.code}: ${h.failure?.message}`);
+      : paint("red", `${t(h.failure?.code ?? "failed")}: ${t(h.failure?.message ?? "")}`);
     const skew =
       h.skewMs !== undefined && Math.abs(h.skewMs) >= 1000
         ? paint("yellow", ` clock skew ${Math.round(h.skewMs / 1000)} s`)
         : "";
-    out.push(`  ${h.role.padEnd(7)} ${h.name.padEnd(14)} ${state}${skew}`);
+    out.push(`  ${t(h.role).padEnd(7)} ${t(h.name).padEnd(14)} ${state}${skew}`);
   }
   const notes: string[] = [];
   if (d.masked > 0) notes.push(`${d.masked} secret${d.masked === 1 ? "" : "s"} masked in evidence`);
