@@ -179,3 +179,20 @@ describe("config fields that reach a host", () => {
     ).toBe(false);
   });
 });
+
+describe("names from chat and webhooks", () => {
+  it("refuses a jump host's port outside 1-65535 with its place", () => {
+    expect(errorOf(`ssh:\n  jump: 'ops@127.0.0.1:99999'\n${service}`)).toBe(
+      "why502.yaml:2:9: ssh.jump: expected a jump host's port to be 1-65535.",
+    );
+  });
+
+  it("finds no service or host named after Object's members", () => {
+    const config = parseConfig(`hosts:\n  gw1: { address: 127.0.0.1 }\n${service}`, "w.yaml");
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      expect(config.services[name]).toBeUndefined();
+      expect(config.hosts[name]).toBeUndefined();
+    }
+    expect(Object.keys(config.services)).toEqual(["a"]);
+  });
+});

@@ -63,10 +63,22 @@ const NginxT = z
 
 /** One hop `[user@]host[:port]` (host a name, an IPv4 address or a bracketed IPv6 one); hops joined by commas. */
 const JUMP_HOP = /^([a-z_][a-z0-9_.-]*@)?([A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/i;
+const hopPortOk = (hop: string): boolean => {
+  const port = /:(\d{1,5})$/.exec(hop)?.[1];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+};
 const Jump = SafeText.refine((s) => s.split(",").every((hop) => JUMP_HOP.test(hop)), {
   message:
     "expected a jump host as [user@]host[:port] (or several joined by commas), not an option or shell text",
-});
+}).refine((s) => s.split(",").every(hopPortOk), { message: "expected a jump host's port to be 1-65535" });
+
+/**
+ * Maps looked up by names from chat, webhooks and the command line: without a prototype, so `constructor`
+ * or `__proto__` is no service or host (it found Object's members before).
+ */
+function withoutPrototype<V>(r: Record<string, V>): Record<string, V> {
+  return Object.assign(Object.create(null) as Record<string, V>, r);
+}
 
 export const SshSettings = z
   .object({
@@ -420,10 +432,11 @@ export const Config = z
     ssh: SshSettings.default(SshSettings.parse({})),
     defaults: Defaults.default(Defaults.parse({})),
     redact: RedactSettings.default({ patterns: [] }),
-    hosts: z.record(HostName, HostSettings).default({}),
+    hosts: z.record(HostName, HostSettings).default({}).transform(withoutPrototype),
     services: z
       .record(ServiceName, Service)
-      .refine((s) => Object.keys(s).length > 0, { message: "expected at least one service" }),
+      .refine((s) => Object.keys(s).length > 0, { message: "expected at least one service" })
+      .transform(withoutPrototype),
   })
   .strict();
 export type Config = z.infer<typeof Config>;
