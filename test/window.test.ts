@@ -182,7 +182,7 @@ describe("healthy only when every gateway's error log was read over the whole wi
     });
     expect(cut.status).toBe("unknown");
     expect(cut.summary).toMatch(
-      /: gw's error log \/tmp\/why502-lab-\w+\/nginx\/logs\/error\.log was cut \(byte cap, or rotated files left unread\), so the window's start is missing\.$/,
+      /: gw's error log \/tmp\/why502-lab-\w+\/nginx\/logs\/error\.log was cut to its last \d+ bytes \(byte cap, or rotated files left unread\), so the window's start is missing\.$/,
     );
     const denied = await diagnose("denied.json", (b) => {
       errorLog(b).failure = { code: "permission_denied", message: "Permission denied" };
