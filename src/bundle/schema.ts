@@ -60,6 +60,11 @@ export const CommandOutput = z.object({
   durationMs: z.number().nonnegative().default(0),
   /** The output hit its byte cap and was cut. */
   truncated: z.boolean().default(false),
+  /**
+   * A log read with its rotated files: which file each stretch of stdout came from, oldest first, with its
+   * number of lines (the last one takes whatever is left). Absent when all of it came from `source`.
+   */
+  parts: z.array(z.object({ source: z.string(), lines: z.number().int().nonnegative() })).optional(),
   /** Kind-specific parser options, e.g. `{ "format": "<log_format string>" }` for nginx-access. */
   options: z.record(z.string(), z.string()).optional(),
   failure: Failure.optional(),

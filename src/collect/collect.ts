@@ -147,6 +147,11 @@ async function runHost(
         durationMs: r?.durationMs ?? 0,
         truncated: r?.truncated ?? false,
       };
+      if (r?.parts?.some((p) => p.suffix !== "@"))
+        out.parts = r.parts.map((p) => ({
+          source: p.suffix === "@" ? s.source : s.source + p.suffix,
+          lines: p.lines,
+        }));
       if (s.options) out.options = s.options;
       if (s.alsoParseAs) out.alsoParseAs = s.alsoParseAs;
       const failure = sectionFailure(r, incomplete.includes(s.spec.id), lost !== undefined);

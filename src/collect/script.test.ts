@@ -147,6 +147,8 @@ describe("buildScript: framing, caps and statuses", () => {
     expect(uses).toEqual([
       `W_N=${NONCE}`,
       ...Array(4).fill(expect.stringMatching(/^ {2}printf '(\\n)?@@why502:%s (begin|end) %s.*' "\$W_N"/)),
+      // a builtin too: the part markers of a log window read across rotated files (window.sh.ts)
+      `  [ -n "$W_PT" ] && printf '@@why502:%s part %s\\n' "$W_N" "$2"`,
       `printf '@@why502:%s done\\n' "$W_N"`,
       `printf '@@why502:%s done\\n' "$W_N" >&5`,
     ]);

@@ -19,6 +19,11 @@ export interface SectionResult {
    * section's timeout had passed.
    */
   timedOut: boolean;
+  /**
+   * A log window read from more than one file: the files its lines came from, oldest first, as suffixes of
+   * the log's path (`@` for the log itself, `.1`, `-20261125.gz`), with how many lines each gave.
+   */
+  parts?: { suffix: string; lines: number }[];
 }
 
 export interface SplitResult {
@@ -59,7 +64,9 @@ export function splitSections(stdout: string, stderr: string, nonce: string): Sp
     const exitCode = end ? intOrNull(end.rc) : null;
     const durationMs = end ? intOrNull(end.ms) : null;
     const limit = end?.timeout === undefined || end.timeout === "none" ? undefined : Number(end.timeout);
+    const parts = partsOf(end?.parts);
     sections.set(id, {
+      ...(parts ? { parts } : {}),
       id,
       stdout: text,
       stderr: errText,
@@ -115,6 +122,18 @@ function fieldsOf(s: string): Record<string, string> {
     if (eq > 0) out[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return out;
+}
+
+/** `@:12,.1:300` (the end marker's `parts=`) as a list; undefined when absent or not of that shape. */
+function partsOf(v: string | undefined): SectionResult["parts"] {
+  if (!v) return undefined;
+  const parts: { suffix: string; lines: number }[] = [];
+  for (const p of v.split(",")) {
+    const m = /^(@|[.-][0-9A-Za-z.-]*):(\d+)$/.exec(p);
+    if (!m) return undefined;
+    parts.push({ suffix: m[1] as string, lines: Number(m[2]) });
+  }
+  return parts;
 }
 
 function intOrNull(v: string | undefined): number | null {

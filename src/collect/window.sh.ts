@@ -99,13 +99,27 @@ export const AWK_BOUNDARY = raw`
 /**
  * Rotated files that cannot be searched by offset (gzip): drops lines until the first stamped one
  * with key >= `k`, keeps everything from there, but only the last `cap` bytes (whole lines), and
- * reports `lt=1` on fd 4 when it dropped lines for the cap.
+ * reports `lt=1` on fd 4 when it dropped lines for the cap. With `pt` set, lines `@@why502:NONCE part
+ * SUFFIX` name the file the lines after them come from (never sent; the first input line is one, which
+ * tells the nonce, so that it is never on a command line), and `pt=SUFFIX:LINES` goes to fd 4 for each
+ * file's run of lines sent, in order.
  */
 export const AWK_KEEP = raw`
 BEGIN { w_init(); k = k ""; h = 0; n = 0; tot = 0 }
+pt && NR == 1 { pm = substr($0, 1, index($0, " part ") + 5) }
+pt && index($0, pm) == 1 { src = substr($0, length(pm) + 1); next }
 !f { t = w_ts($0); if (t == "" || t < k) next; f = 1 }
-{ b[n++] = $0; tot += length($0) + 1; while (tot > cap + 0) { tot -= length(b[h]) + 1; delete b[h++]; cut = 1 } }
-END { for (i = h; i < n; i++) print b[i]; if (cut) print "lt=1" | "cat >&4" }
+{ b[n] = $0; o[n++] = src; tot += length($0) + 1
+  while (tot > cap + 0) { tot -= length(b[h]) + 1; delete b[h]; delete o[h]; h++; cut = 1 } }
+END {
+  for (i = h; i < n; i++) {
+    print b[i]
+    if (pt && i > h && o[i] != o[i - 1]) { printf "pt=%s:%.0f\n", o[i - 1], c | "cat >&4"; c = 0 }
+    c++
+  }
+  if (pt && n > h) printf "pt=%s:%.0f\n", o[n - 1], c | "cat >&4"
+  if (cut) print "lt=1" | "cat >&4"
+}
 `;
 
 /**
@@ -201,12 +215,16 @@ w_sec() {
   w_cs
   w_ms=-
   [ -n "$w_c0" ] && [ -n "$w_c" ] && w_ms=$(( (w_c - w_c0) * 10 ))
-  w_rc=- w_n=0 w_t=0 w_pb=
+  w_rc=- w_n=0 w_t=0 w_pb= w_pt=
   for w_kv in $w_r; do
-    case $w_kv in rc=*) w_rc=$\{w_kv#rc=} ;; n=*) w_n=$\{w_kv#n=} ;; t=1|lt=1) w_t=1 ;; pb=*) w_pb=$\{w_kv#pb=} ;; esac
+    case $w_kv in
+      rc=*) w_rc=$\{w_kv#rc=} ;; n=*) w_n=$\{w_kv#n=} ;; t=1|lt=1) w_t=1 ;; pb=*) w_pb=$\{w_kv#pb=} ;;
+      pt=*) w_pt="$w_pt$\{w_pt:+,}$\{w_kv#pt=}" ;;
+    esac
   done
   w_e="rc=$w_rc bytes=$w_n truncated=$w_t ms=$w_ms"
   [ -n "$w_pb" ] && w_e="$w_e probed=$w_pb"
+  [ -n "$w_pt" ] && w_e="$w_e parts=$w_pt"
   case $w_tmo in -) ;; *) if [ -n "$W_TO" ]; then w_e="$w_e timeout=$w_tmo"; else w_e="$w_e timeout=none"; fi ;; esac
   printf '\n@@why502:%s end %s %s\n' "$W_N" "$w_id" "$w_e" >&3
   printf '\n@@why502:%s end %s %s\n' "$W_N" "$w_id" "$w_e" >&5
@@ -269,7 +287,9 @@ w_dmesg() {
  * is read to its end. A rotated name whose file was read already (the live log renamed meanwhile) is
  * skipped, by inode. Without /proc the name is used, as before.
  *
- * The end marker says `probed=BYTES`: at most how many bytes the searches read (blocks asked of dd).
+ * The end marker says `probed=BYTES`: at most how many bytes the searches read (blocks asked of dd), and
+ * `parts=SUFFIX:LINES,...`: which file the lines sent came from, oldest first (`@` the log itself, else the
+ * suffix of its rotated name, `.1`, `-20261125.gz`), so that evidence names the file it was read from.
  */
 export const SH_LOG = raw`
 w_stat() {
@@ -333,8 +353,18 @@ w_emit() {
   dd if="$1" bs=8192 skip=$(($2 / 8192)) 2>/dev/null | tail -c +$(($2 % 8192 + 1)) | head -c "$3"
 }
 w_logwin() {
+  W_PT=1
   w_log "$@"
   echo "rc=$?" >&4
+}
+w_part() {
+  w_ps=$1
+  shift
+  if [ -n "$W_PT" ]; then
+    "$@" | LC_ALL=C awk -v s="$w_ps" '{ print } END { if (NR) printf "pt=%s:%.0f\n", s, NR | "cat >&4" }'
+  else
+    "$@"
+  fi
 }
 w_log() {
   if [ -d "$1" ]; then echo "why502: $1: Is a directory" >&2; return 2; fi
@@ -403,13 +433,13 @@ w_lv() {
     [ "$2" = @ ] && w_rest=$(echo $(w_rot "$1"))
     w_next "$1" "$3"
   fi
-  w_emit "$4" "$5" "$6"
+  w_part "$2" w_emit "$4" "$5" "$6"
 }
 w_next() {
   w_pop 1 "$1" || return 0
   case $w_sf in
-    *.gz) w_gzl "$1" "$w_sf" "$2" 6<"$1$w_sf" |
-      LC_ALL=C awk -v k="$W_SK" -v cap="$w_b" -v hz="$W_Z" -v cy="$W_CY" -v cm="$W_CM" "$W_TIME$W_KEEP" ;;
+    *.gz) w_gzl "$1" "$w_sf" "$2" 6<"$1$w_sf" | LC_ALL=C awk -v k="$W_SK" -v cap="$w_b" \
+      -v pt="$W_PT" -v hz="$W_Z" -v cy="$W_CY" -v cm="$W_CM" "$W_TIME$W_KEEP" ;;
     *) w_lv "$1" "$w_sf" "$2" 6<"$1$w_sf" ;;
   esac
 }
@@ -423,6 +453,7 @@ w_gzl() {
   w_fk=$\{w_p#* }
   set -- "$1" "$2" "$3" "$w_f"
   w_more "$3" && w_gznext "$1" "$3"
+  [ -n "$W_PT" ] && printf '@@why502:%s part %s\n' "$W_N" "$2"
   case $2 in *.gz) gzip -dc "$4" ;; *) cat "$4" ;; esac
 }
 w_gznext() {

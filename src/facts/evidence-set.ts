@@ -51,8 +51,23 @@ function parseCommand<K extends EvidenceKind>(
   };
   // Stamps are in the host's clock: put them on the collector's, the one the window is in.
   const correction = clockCorrectionMs(host);
-  const records = correction === 0 ? result.records : result.records.map((r) => shiftRecord(r, correction));
-  return { host, command, kind, records, unreadable: result.unreadable };
+  const shifted = correction === 0 ? result.records : result.records.map((r) => shiftRecord(r, correction));
+  const parts = command.parts?.length ? command.parts : undefined;
+  const records = parts ? shifted.map((r) => ({ ...r, ...partOf(parts, r.line) })) : shifted;
+  const unreadable = parts
+    ? result.unreadable.map((u) => ({ ...u, line: partOf(parts, u.line).line }))
+    : result.unreadable;
+  return { host, command, kind, records, unreadable };
+}
+
+/** The file a line of a log read across rotated files came from, and its line number in what was read of it. */
+function partOf(parts: NonNullable<CommandOutput["parts"]>, line: number): { source: string; line: number } {
+  let first = 1;
+  for (const [i, p] of parts.entries()) {
+    if (line < first + p.lines || i === parts.length - 1) return { source: p.source, line: line - first + 1 };
+    first += p.lines;
+  }
+  return { source: parts[0]?.source ?? "", line };
 }
 
 /**
