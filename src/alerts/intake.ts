@@ -34,6 +34,21 @@ class HttpError extends Error {
   }
 }
 
+/** What each source's body should be, for the 422's sentence. */
+const SHAPES: Record<AlertSource, string> = {
+  alertmanager: "Alertmanager's webhook_config sends version 4 with an alerts list",
+  grafana: "Grafana's webhook contact point sends an alerts list",
+  generic: "service and status (firing or resolved) are required, key, summary and started_at optional",
+};
+
+/** Bytes of an over-limit body read and dropped, so that the 413 reaches the sender, before the socket is cut. */
+const DRAIN_BYTES = 8 << 20;
+
+/**
+ * The body, up to `max` bytes. Over the limit the rest is read and dropped (up to DRAIN_BYTES more) and the
+ * 413 is answered when the sender has finished: cutting the socket at once, or answering while it still
+ * writes, made senders see a broken pipe instead of the answer.
+ */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? "0");
   if (declared > max)
@@ -41,16 +56,16 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const over = () => new HttpError(413, `the body is over the limit of ${max} bytes`);
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > max) {
-        reject(new HttpError(413, `the body is over the limit of ${max} bytes`));
+      if (size > max + DRAIN_BYTES) {
+        reject(over());
         req.destroy();
-        return;
-      }
-      chunks.push(c);
+      } else if (size > max) chunks.length = 0;
+      else chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("end", () => (size > max ? reject(over()) : resolve(Buffer.concat(chunks))));
     req.on("error", reject);
   });
 }
@@ -116,14 +131,18 @@ export function hookHandler(source: AlertSource, d: IntakeDeps) {
       try {
         json = JSON.parse(body.toString("utf8"));
       } catch {
-        throw new HttpError(400, "the body is not JSON");
+        throw new HttpError(400, "the body is not JSON: send the alert as a JSON object");
       }
       const parsed = sources[source].schema.safeParse(json);
       if (!parsed.success) {
         const issues = parsed.error.issues
           .slice(0, 5)
           .map((i) => ({ path: clip(i.path.join("."), 100), message: clip(i.message, 200) }));
-        throw new HttpError(422, `the body is not a ${source} payload`, issues);
+        throw new HttpError(
+          422,
+          `the body is not ${source === "alertmanager" ? "an" : "a"} ${source} payload: fix the fields named in detail (${SHAPES[source]})`,
+          issues,
+        );
       }
       const alerts = sources[source].toAlerts(parsed.data as never);
       const results: { key: string; service?: string; incident?: string; outcome: string }[] = [];
@@ -176,6 +195,8 @@ export function hookHandler(source: AlertSource, d: IntakeDeps) {
     } catch (e) {
       if (e instanceof HttpError) {
         d.log.warn({ source, status: e.status, error: e.message }, "webhook refused");
+        // A sender still writing an over-limit body gets the 413 on a connection that is then closed.
+        if (e.status === 413) res.setHeader("connection", "close");
         if (!res.headersSent)
           answer(e.status, { ok: false, error: e.message, ...(e.detail ? { detail: e.detail } : {}) });
         return;
