@@ -5,14 +5,18 @@ import {
   chownSync,
   closeSync,
   constants,
+  mkdirSync,
+  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
   readlinkSync,
   renameSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -21,6 +25,7 @@ import { type Lab, startLab } from "./lab.js";
 import { labConfig } from "./lab-config.js";
 import { groupId } from "./lab-user.js";
 import { alive } from "./procs.js";
+import { GATEWAY_ADDRESS } from "./scenario-plan.js";
 import { runScenario, type ScenarioSummary } from "./scenarios.js";
 import { sendTraffic } from "./traffic.js";
 import { waitUntil } from "./wait.js";
@@ -39,7 +44,11 @@ afterEach(async () => {
 interface DiagnosisJson {
   status: string;
   summary: string;
-  verdicts: { target: string; cause: string; evidence: { host: string; source: string; text: string }[] }[];
+  verdicts: {
+    target: string;
+    cause: string;
+    evidence: { host: string; source: string; line: number; text: string }[];
+  }[];
   hosts: {
     name: string;
     ok: boolean;
@@ -146,6 +155,21 @@ function holders(path: string): number[] {
   return out;
 }
 
+function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** Rejects once diagnose has ended: it ended before `what`. */
+function ended(run: Promise<Diagnosed>, what: string): Promise<never> {
+  return run.then(() => {
+    throw new Error(`diagnose ended before ${what}`);
+  });
+}
+
 function parentOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
@@ -175,7 +199,14 @@ describe("faults cost only their timeout", () => {
       if (readFileSync(`/proc/${p}/comm`, "utf8").trim() === "sshd") session.push(p);
     expect(session.length).toBeGreaterThan(0);
     const killedAt = performance.now();
-    for (const p of session) process.kill(p, "SIGKILL");
+    for (const p of session) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch (e) {
+        // the session's other sshd processes end with the first one killed: gone already is as good
+        if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+      }
+    }
     const { d } = await run;
     const afterKill = performance.now() - killedAt;
 
@@ -225,6 +256,83 @@ describe("faults cost only their timeout", () => {
     const cited = d.verdicts.flatMap((v) => v.evidence.filter((e) => e.host === "gw").map((e) => e.text));
     expect(cited.length).toBeGreaterThan(0);
     for (const line of cited) expect(rotated).toContain(line);
+    // and cited by the name of the file they were read from
+    const sources = d.verdicts.flatMap((v) => v.evidence.filter((e) => e.host === "gw").map((e) => e.source));
+    expect(new Set(sources)).toEqual(new Set([`${log}.1`]));
+    expect(readFileSync(log, "utf8")).toBe("");
+  });
+
+  it("the gateway's error log rotated in the middle of its read (after its size, before the search): the old file is read to its end", async () => {
+    // The gateway's sessions find a stand-in `dd` first on their PATH: the first dd of the error log waits on
+    // a pipe until the test has rotated the log, then runs the real dd.
+    const hook = mkdtempSync(join(tmpdir(), "why502-rotate-hook-"));
+    cleanups.push(() => rmSync(hook, { recursive: true, force: true }));
+    chmodSync(hook, 0o777);
+    const bin = join(hook, "bin");
+    mkdirSync(bin, { mode: 0o755 });
+    for (const name of ["reached", "go"]) execFileSync("mkfifo", ["-m", "0666", join(hook, name)]);
+    lab = await startLab({
+      scenario: "crash",
+      sshdMatch: [
+        `Match LocalAddress ${GATEWAY_ADDRESS}`,
+        `  SetEnv PATH=${bin}:/usr/local/bin:/usr/bin:/bin`,
+      ],
+    });
+    const summary = await runScenario(lab, "crash");
+    const l = lab;
+    const log = l.info.gateway.nginx.errorLog;
+    writeFileSync(
+      join(bin, "dd"),
+      [
+        "#!/bin/sh",
+        `log=${log}`,
+        `hook=${hook}`,
+        'case " $* " in *" if=$log "*) at=$log ;; *) at=$(readlink /proc/$$/fd/6 2>/dev/null) ;; esac',
+        'if [ "$at" = "$log" ] && [ ! -e "$hook/done" ]; then',
+        '  : >"$hook/done"',
+        '  echo reached >"$hook/reached"',
+        '  read x <"$hook/go"',
+        "fi",
+        'exec /usr/bin/dd "$@"',
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const run = diagnose(l, labYaml(l), sinceOf(summary));
+    const reached = readFile(join(hook, "reached"), "utf8");
+    // Whatever happens, nobody stays blocked opening a pipe: a waiting reader is let go.
+    cleanups.push(() => {
+      for (const name of ["reached", "go"]) {
+        try {
+          closeSync(openSync(join(hook, name), constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // no one waiting on it
+        }
+      }
+    });
+    await Promise.race([reached, ended(run, "the gateway's error log was read")]);
+    // As logrotate does it, while the collection holds the log's size and has not searched it yet.
+    renameSync(log, `${log}.1`);
+    writeFileSync(log, "", { mode: 0o640 });
+    chownSync(log, 0, await groupId("adm"));
+    process.kill(l.info.gateway.nginx.masterPid, "SIGUSR1");
+    // The collection itself holds the old file open now: only nginx's own processes count.
+    const nginx = (path: string) => holders(path).filter((p) => comm(p) === "nginx");
+    await waitUntil(() => (nginx(`${log}.1`).length === 0 && nginx(log).length > 0) || undefined, {
+      what: "nginx to reopen its error log",
+    });
+    await Promise.race([writeFile(join(hook, "go"), "go\n"), ended(run, "the dd waiting to be let go")]);
+    const { d, printedMs } = await run;
+
+    expect(printedMs).toBeLessThan(15_000);
+    // Not "healthy" from the new empty file: the old one was read to its end, its errors found, each once.
+    expect(d.status).toBe("failing");
+    expect(verdicts(d)).toEqual(summary.expected.map((e) => `${e.target} ${e.verdict}`));
+    const rotated = readFileSync(`${log}.1`, "utf8");
+    const cited = d.verdicts.flatMap((v) => v.evidence.filter((e) => e.host === "gw"));
+    expect(cited.length).toBeGreaterThan(0);
+    for (const e of cited) expect(rotated).toContain(e.text);
+    expect(new Set(cited.map((e) => `${e.source}:${e.line}`)).size).toBe(cited.length);
     expect(readFileSync(log, "utf8")).toBe("");
   });
 

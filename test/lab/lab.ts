@@ -44,6 +44,8 @@ export interface LabOptions {
   keepDir?: boolean;
   /** one host whose clock is off (needs libfaketime: skew.ts) */
   skew?: LabSkew;
+  /** sshd_config `Match` blocks of a test's own (a host's sessions with a PATH of stand-ins) */
+  sshdMatch?: string[];
 }
 
 export interface Lab {
@@ -138,7 +140,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
         user: sshUser,
         dir,
         ...(count > 9 ? { maxStartups: "200:30:400" } : {}),
-        ...(skewed && skewAddress ? { extraConfig: skewSshdConfig(skewAddress, skewed.seconds) } : {}),
+        extraConfig: [
+          ...(skewed && skewAddress ? skewSshdConfig(skewAddress, skewed.seconds) : []),
+          ...(opts.sshdMatch ?? []),
+        ],
       });
     }
 
