@@ -13,6 +13,15 @@ export function inProcessDiagnoser(playbookPath: string, redact: readonly string
   return async (bundle: Bundle) => diagnoseBundle(bundle, playbook, { redact: patterns });
 }
 
+/** What one diagnosis on the worker may cost before the worker is stopped (a costly playbook or bundle). */
+export interface DiagnosisBudget {
+  /** wall time per diagnosis; default 60 s */
+  ms: number;
+  /** the worker's JavaScript heap; default 1,536 MB */
+  heapMb: number;
+}
+const DEFAULT_BUDGET: DiagnosisBudget = { ms: 60_000, heapMb: 1536 };
+
 export interface WorkerDiagnoser {
   diagnose: Diagnoser;
   close(): Promise<void>;
@@ -26,7 +35,12 @@ type Diagnosed = { diagnosis: Diagnosis; archive: Buffer };
  * slash-command ack must not wait for it). One long-lived worker; requests are answered by id. Running
  * from TypeScript sources (tests), there is no compiled worker file: diagnose in process instead.
  */
-export function workerDiagnoser(playbookPath: string, redact: readonly string[] = []): WorkerDiagnoser {
+export function workerDiagnoser(
+  playbookPath: string,
+  redact: readonly string[] = [],
+  budget: Partial<DiagnosisBudget> = {},
+): WorkerDiagnoser {
+  const limit = { ...DEFAULT_BUDGET, ...budget };
   const workerFile = new URL("./diagnose-worker.js", import.meta.url);
   if (import.meta.url.endsWith(".ts")) {
     const local = inProcessDiagnoser(playbookPath, redact);
@@ -43,7 +57,10 @@ export function workerDiagnoser(playbookPath: string, redact: readonly string[] 
     worker = undefined;
   };
   const start = (): Worker => {
-    const w = new Worker(workerFile, { workerData: { playbookPath, redact: [...redact] } });
+    const w = new Worker(workerFile, {
+      workerData: { playbookPath, redact: [...redact] },
+      resourceLimits: { maxOldGenerationSizeMb: limit.heapMb },
+    });
     w.unref();
     w.on("message", (m: Reply) => {
       const p = waiting.get(m.id);
@@ -56,8 +73,19 @@ export function workerDiagnoser(playbookPath: string, redact: readonly string[] 
           archive: Buffer.from(m.archive.buffer, m.archive.byteOffset, m.archive.byteLength),
         });
     });
-    w.on("error", (e) => failAll(e));
+    w.on("error", (e) => {
+      if (worker !== w) return;
+      failAll(
+        (e as NodeJS.ErrnoException).code === "ERR_WORKER_OUT_OF_MEMORY"
+          ? new Error(
+              `the diagnosis needed more than ${limit.heapMb} MB and was stopped (a playbook expression or the evidence is too costly)`,
+            )
+          : e,
+      );
+    });
     w.on("exit", (code) => {
+      // A worker stopped over its budget has already failed its requests; a new one may be running.
+      if (worker !== w) return;
       if (waiting.size > 0) failAll(new Error(`the diagnosis worker exited with code ${code}`));
       worker = undefined;
     });
@@ -69,7 +97,29 @@ export function workerDiagnoser(playbookPath: string, redact: readonly string[] 
       const id = next++;
       const w = worker;
       return new Promise<Diagnosed>((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
+        // Over its time budget the worker is stopped (CEL cannot be interrupted otherwise); the next
+        // diagnosis starts a new one.
+        const timer = setTimeout(() => {
+          if (!waiting.has(id)) return;
+          failAll(
+            new Error(
+              `the diagnosis took longer than ${limit.ms < 1000 ? `${limit.ms} ms` : `${Math.round(limit.ms / 1000)} s`} and was stopped (a playbook expression or the evidence is too costly)`,
+            ),
+          );
+          void w.terminate();
+        }, limit.ms);
+        timer.unref();
+        const done = () => clearTimeout(timer);
+        waiting.set(id, {
+          resolve: (d) => {
+            done();
+            resolve(d);
+          },
+          reject: (e) => {
+            done();
+            reject(e);
+          },
+        });
         w.postMessage({ id, bundle });
       });
     },
