@@ -2,7 +2,7 @@
  * Shell and awk text of the access-log aggregate: the host counts an access log's responses over a window per
  * UTC minute, status and upstream address, and sends only the counts. POSIX `sh` and POSIX awk only (mawk,
  * gawk, busybox awk: no gawk extensions, no `{n}` regex intervals, no asort, no strftime/systime). Same naming
- * rules as window.sh.ts (`w_` helpers and variables); it reuses that file's window search and rotation list by
+ * rules as window.sh.ts (`w_` helpers and variables); it reuses log-window.sh.ts's window search and rotation list by
  * calling `w_log` itself, so every rotation scheme the log window reads is counted too.
  *
  * Written with String.raw (backslashes stay as written); the text holds no `${`, so nothing is interpolated.
@@ -105,7 +105,7 @@ END {
 `;
 
 /**
- * `w_agg PATH SINCE UNTIL SECONDS MAXKEYS FIELDS`: runs `w_log` (window.sh.ts) with no byte cap in a subshell
+ * `w_agg PATH SINCE UNTIL SECONDS MAXKEYS FIELDS`: runs `w_log` (log-window.sh.ts) with no byte cap in a subshell
  * whose window starts `sl` seconds before SINCE (moved into the host's clock, as W_SINCE is), with gzip'ed
  * rotations streamed rather than buffered (`W_KEEP` replaced by a pass-through there), and pipes the lines into
  * the counter, which ends the reading at the first line well past UNTIL. Nothing but the counts leaves the

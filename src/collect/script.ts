@@ -1,21 +1,8 @@
 import { AWK_AGGREGATE, SH_AGGREGATE } from "./aggregate.sh.js";
 import { type AggregateFields, fieldsArgument } from "./aggregate-fields.js";
+import { AWK_BOUNDARY, AWK_DATED, AWK_KEEP, AWK_PROBE, SH_LOG, SH_LOG_INIT } from "./log-window.sh.js";
 import { shQuote } from "./shell-quote.js";
-import {
-  AWK_BOUNDARY,
-  AWK_COUNT,
-  AWK_DATED,
-  AWK_DMESG,
-  AWK_KEEP,
-  AWK_PROBE,
-  AWK_TIME,
-  SH_CLOCK,
-  SH_CORE,
-  SH_DMESG,
-  SH_LOG,
-  SH_LOG_INIT,
-  SH_PRELUDE,
-} from "./window.sh.js";
+import { AWK_COUNT, AWK_DMESG, AWK_TIME, SH_CLOCK, SH_CORE, SH_DMESG, SH_PRELUDE } from "./window.sh.js";
 
 /** One section of a host's collection script. Every section is read-only. */
 export type SectionSpec =
@@ -90,7 +77,7 @@ export const CLOCK_MAX_BYTES = 4096;
  *     @@why502:<nonce> done
  *
  * `timeout=` is set for commands: the seconds given to timeout(1), or `none` when the host has no
- * timeout(1) that takes `-k`. `probed=` is set for log windows (window.sh.ts). The newline just
+ * timeout(1) that takes `-k`. `probed=` and `parts=` are set for log windows (log-window.sh.ts). The newline just
  * before an end marker is always the marker's own, so splitSections() gets the output back as the
  * host sent it; stdout passes through awk, which ends an unterminated last line with a newline
  * (counted in `bytes`). The nonce is only ever printed by the shell's builtin printf, never passed to
