@@ -1,5 +1,4 @@
 import { execFileSync, spawn } from "node:child_process";
-import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import {
   chmodSync,
   chownSync,
@@ -8,9 +7,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
-  readdirSync,
   readFileSync,
-  readlinkSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -21,6 +18,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { gone } from "../support/gone.js";
+import { comm, fifo, holders, parentOf, silentResolver } from "./fault-tools.js";
 import { type Lab, startLab } from "./lab.js";
 import { labConfig } from "./lab-config.js";
 import { groupId } from "./lab-user.js";
@@ -133,46 +131,11 @@ const sinceOf = (s: ScenarioSummary) => new Date(Date.parse(s.startedAt) - 1000)
 const host = (d: DiagnosisJson, name: string) => d.hosts.find((h) => h.name === name);
 const verdicts = (d: DiagnosisJson) => d.verdicts.map((v) => `${v.target} ${v.cause}`).sort();
 
-/** A named pipe the lab user can read; opening it for writing resolves once a reader has opened it. */
-async function fifo(path: string): Promise<string> {
-  execFileSync("mkfifo", ["-m", "0640", path]);
-  chownSync(path, 0, await groupId("adm"));
-  chmodSync(path, 0o640);
-  return path;
-}
-
-/** Pids of the processes holding `path` open, read from /proc. */
-function holders(path: string): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const fds = readdirSync(`/proc/${pid}/fd`);
-      if (fds.some((fd) => readlinkSync(`/proc/${pid}/fd/${fd}`) === path)) out.push(Number(pid));
-    } catch {
-      // exited, or not ours to read
-    }
-  }
-  return out;
-}
-
-function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return "";
-  }
-}
-
 /** Rejects once diagnose has ended: it ended before `what`. */
 function ended(run: Promise<Diagnosed>, what: string): Promise<never> {
   return run.then(() => {
     throw new Error(`diagnose ended before ${what}`);
   });
-}
-
-function parentOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
 }
 
 describe("faults cost only their timeout", () => {
@@ -404,20 +367,3 @@ describe("faults cost only their timeout", () => {
     expect(JSON.stringify(d.hosts)).not.toContain("global deadline");
   });
 });
-
-/** A UDP socket on port 53 that reads DNS queries and never answers; records the names asked. */
-async function silentResolver(address: string): Promise<{ socket: UdpSocket; asked: string[] }> {
-  const socket = createSocket("udp4");
-  const asked: string[] = [];
-  socket.on("message", (m) => {
-    const labels: string[] = [];
-    for (let i = 12; i < m.length && m[i] !== 0; i += (m[i] as number) + 1)
-      labels.push(m.subarray(i + 1, i + 1 + (m[i] as number)).toString("ascii"));
-    asked.push(labels.join("."));
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("error", reject);
-    socket.bind(53, address, () => resolve());
-  });
-  return { socket, asked };
-}
