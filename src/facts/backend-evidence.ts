@@ -11,6 +11,27 @@ import { ms } from "./window.js";
  * and the service manager logs the exit at once, so only clock error separates them.
  */
 const EXIT_CLOCK_ERROR_MS = 1_000;
+/**
+ * How far (ms) a kernel OOM kill and the worker server's line about that worker may seem apart: the master
+ * notices the death at once, but raw dmesg stamps drift from wall time by up to a couple of seconds.
+ */
+const WORKER_NOTICE_MS = 3_000;
+
+/** A worker that its server (gunicorn, uWSGI, php-fpm) says died of SIGKILL, while the server itself ran on. */
+export interface WorkerKill {
+  ms: number;
+  pid: number;
+  record: AppRecord;
+}
+
+/** The worker deaths by signal 9 that the server's own log reports, oldest first. */
+export function workerKills(app: AppRecord[]): WorkerKill[] {
+  return app.flatMap((r) =>
+    r.signal === 9 && r.workerPid !== undefined && r.workerPid > 0
+      ? [{ ms: ms(r.time), pid: r.workerPid, record: r }]
+      : [],
+  );
+}
 
 // Small readers of one backend's evidence that analyseBackend asks: who supervises it, how it ended, what
 // the kernel or its own log said last.
@@ -66,18 +87,29 @@ export function explainsExit(
 
 /**
  * The kernel OOM kill that ended this backend's process: one naming the pid it runs as, else one that explains
- * a SIGKILL exit of it. A kill of another process on the host, or next to an exit with another status, is not.
+ * a SIGKILL exit of it, else one of a worker its server says died of signal 9 at that moment. A kill of
+ * another process on the host, or next to an exit with another status, is not.
  */
 export function pickOomVictim(
   kills: KernelRecord[],
   out: BackendFacts,
   exits: { ms: number; signal: string; pid?: number }[],
-): KernelRecord | undefined {
+  workers: WorkerKill[] = [],
+): { kill: KernelRecord; worker?: WorkerKill } | undefined {
   // The pid it runs as, or the pid of a life a supervisor saw end by SIGKILL (supervisord names each life's pid).
   const pids = new Set([out.pid, ...exits.filter((e) => e.signal === "KILL").map((e) => e.pid ?? 0)]);
   const byPid = kills.find((k) => k.pid !== undefined && k.pid !== 0 && pids.has(k.pid));
-  if (byPid) return byPid;
-  return [...kills].reverse().find((k) => explainsExit(k.time, exits, "KILL", out));
+  if (byPid) return { kill: byPid };
+  // A worker's pid is its own, and pids are reused: the kill must also fall when the server saw the death.
+  for (const kill of [...kills].reverse()) {
+    const t = ms(kill.time);
+    const worker = workers.find(
+      (w) => w.pid === kill.pid && !Number.isNaN(t) && Math.abs(t - w.ms) <= WORKER_NOTICE_MS + 1000,
+    );
+    if (worker) return { kill, worker };
+  }
+  const byTime = [...kills].reverse().find((k) => explainsExit(k.time, exits, "KILL", out));
+  return byTime ? { kill: byTime } : undefined;
 }
 
 export function topFrames(r: AppRecord): string[] {

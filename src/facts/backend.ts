@@ -10,6 +10,7 @@ import {
   pickOomVictim,
   supervisorOf,
   topFrames,
+  workerKills,
 } from "./backend-evidence.js";
 import type { Citations } from "./derive.js";
 import { type EvidenceSet, recordsOf, refOf } from "./evidence-set.js";
@@ -24,7 +25,7 @@ import {
   repeatedLastWords,
   supervisedLives,
 } from "./lives.js";
-import { analyseRuntime, NO_RUNTIME, type RuntimeFacts } from "./runtime.js";
+import { analyseRuntime, NO_RUNTIME, type RuntimeFacts, runtimeOf } from "./runtime.js";
 import type { TargetFacts } from "./schema.js";
 import { inWindow, ms, type Window } from "./window.js";
 
@@ -42,6 +43,7 @@ export type BackendFacts = Pick<
   | "oomPid"
   | "oomComm"
   | "oomTime"
+  | "oomWorker"
   | "crashed"
   | "crashSignature"
   | "crashSummary"
@@ -106,6 +108,7 @@ const NONE: BackendFacts = {
   oomPid: 0,
   oomComm: "",
   oomTime: "",
+  oomWorker: "",
   crashed: false,
   crashSignature: "",
   crashSummary: "",
@@ -267,15 +270,19 @@ export function analyseBackend(
       ? []
       : lives.exits.map((e) => ({ ms: e.ms, signal: e.signal, ...(e.pid ? { pid: e.pid } : {}) }))),
   ];
-  const victim = pickOomVictim(kills, out, exitMoments);
-  if (victim) {
+  const app = recordsOf(set, "app", host.name).filter((r) => inWindow(r.time, window));
+  const picked = pickOomVictim(kills, out, exitMoments, workerKills(app));
+  if (picked) {
+    const victim = picked.kill;
     out.oomKilled = true;
     out.oomPid = victim.pid ?? 0;
     out.oomComm = victim.comm ?? "";
     out.oomTime = victim.time ?? "";
-    // The kernel's own lines first: they name the victim.
+    // The kernel's own lines first: they name the victim; then the server's line about its worker.
     const summary = kernel.find((r) => r.event === "oom_summary" && r.pid === victim.pid);
-    cite.oom.unshift(refOf(victim), ...(summary ? [refOf(summary)] : []));
+    const worker = picked.worker?.record;
+    cite.oom.unshift(refOf(victim), ...(summary ? [refOf(summary)] : []), ...(worker ? [refOf(worker)] : []));
+    if (worker) out.oomWorker = runtimeOf(worker) ?? worker.signature;
   }
   const segv = kernel.find(
     (r) => r.event === "segfault" && (r.pid === out.pid || explainsExit(r.time, exitMoments, "SEGV", out)),
@@ -287,7 +294,6 @@ export function analyseBackend(
   }
   if (out.exitSignal === "SEGV") out.segfault = true;
 
-  const app = recordsOf(set, "app", host.name).filter((r) => inWindow(r.time, window));
   const stack = [...app].reverse().find((r) => STACK_SIGNATURES.has(r.signature));
   if (stack) {
     out.crashed = true;

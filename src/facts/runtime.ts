@@ -29,6 +29,11 @@ const RUNTIME_OF: Partial<Record<AppRecord["signature"], RuntimeSetting["runtime
 /** An OutOfMemoryError of the Java heap itself (not metaspace, native threads or direct buffers). */
 const JAVA_HEAP = /Java heap space|GC overhead limit exceeded/;
 
+/** The runtime or worker server that wrote a record, as the verdicts name it. */
+export function runtimeOf(r: AppRecord): string | undefined {
+  return RUNTIME_OF[r.signature];
+}
+
 function isHeapExhaustion(r: AppRecord): boolean {
   if (r.signature === "node_heap_oom") return true;
   return r.signature === "java_oom" && JAVA_HEAP.test(r.summary ?? r.text);

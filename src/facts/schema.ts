@@ -42,6 +42,8 @@ export const TargetFacts = z.object({
   oomPid: z.number(),
   oomComm: z.string(),
   oomTime: z.string(),
+  /** The kernel's victim was a worker that its server (gunicorn, uWSGI, php-fpm) replaced: that server's name, or "". */
+  oomWorker: z.string(),
   crashed: z.boolean(),
   crashSignature: z.string(),
   crashSummary: z.string(),

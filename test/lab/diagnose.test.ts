@@ -42,8 +42,8 @@ async function diagnose(
 }
 
 describe("why502 diagnose over SSH against the lab", () => {
-  // socket.test.ts diagnoses the unix-socket scenarios, with more to check.
-  for (const scenario of SCENARIOS.filter((s) => !s.startsWith("socket-"))) {
+  // socket.test.ts and gunicorn-oom.test.ts diagnose their scenarios, with more to check.
+  for (const scenario of SCENARIOS.filter((s) => !s.startsWith("socket-") && s !== "gunicorn-oom")) {
     it(`${scenario}: the right verdict for each failing target`, async (ctx) => {
       // Only a registry that cannot be reached skips a PM2 scenario (test/lab/pm2.ts).
       if (scenario.endsWith("-pm2")) {

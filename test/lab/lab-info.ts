@@ -19,6 +19,7 @@ export const SCENARIOS = [
   "fatal-supervisord",
   "abort-core",
   "worker-timeout",
+  "gunicorn-oom",
   "heap-exhausted",
   "socket-exit",
   "socket-crash-restart",
@@ -44,7 +45,16 @@ export const VERDICTS = [
 export const VerdictId = z.enum(VERDICTS);
 export type VerdictId = z.infer<typeof VerdictId>;
 
-export const BackendMode = z.enum(["ok", "crash", "oom", "fatal", "write-timeout", "worker-timeout", "heap"]);
+export const BackendMode = z.enum([
+  "ok",
+  "crash",
+  "oom",
+  "fatal",
+  "write-timeout",
+  "worker-timeout",
+  "heap",
+  "gunicorn-oom",
+]);
 export type BackendMode = z.infer<typeof BackendMode>;
 
 /** What the backend is: the Node app (app.mjs), a WSGI app under gunicorn, or a Java program on a JVM. */

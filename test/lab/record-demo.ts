@@ -40,6 +40,8 @@ const TITLES: Record<ScenarioName, string> = {
     "backend died of SIGABRT with its core limit raised: code=dumped, result 'core-dump', no stack",
   "worker-timeout":
     "gunicorn killed its one sync worker at its 2 s --timeout, three times: requests queued behind it failed later each time",
+  "gunicorn-oom":
+    "the kernel OOM-killed gunicorn's one sync worker in its memory cgroup during /leak; gunicorn's master logged signal 9 and booted a new worker",
   "heap-exhausted":
     "a JVM exhausted its 32 MiB heap (-Xmx32m) and exited with -XX:+ExitOnOutOfMemoryError (status 3), then restarted",
   "socket-exit":

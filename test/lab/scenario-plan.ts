@@ -83,6 +83,9 @@ export function planBackends(scenario: ScenarioName | undefined, count: number):
       // One sync worker whose --timeout is shorter than /slow: requests queue behind it and fail one by one.
       case "worker-timeout":
         return { mode: "worker-timeout", appArgs: [], runtime: "gunicorn" };
+      // The same gunicorn in the lab's memory cgroup: /leak grows its worker until the kernel kills it.
+      case "gunicorn-oom":
+        return { mode: "gunicorn-oom", appArgs: [], runtime: "gunicorn" };
       // On a unix socket; the exit is the `fatal` one, and nothing starts it again.
       case "socket-exit":
         return { mode: "fatal", appArgs: [], socket: true, restart: "no" };

@@ -12,6 +12,7 @@ import {
   type ErrorKind,
   errorLinesSync,
 } from "./evidence.js";
+import { gunicornOom } from "./gunicorn-oom.js";
 import type { Lab } from "./lab.js";
 import type { ExpectedVerdict, ScenarioName } from "./lab-info.js";
 import { accepts } from "./ports.js";
@@ -164,6 +165,13 @@ export async function runScenario(lab: Lab, name: ScenarioName): Promise<Scenari
       await workerTimeout(lab, first, run);
       expected = [{ target, verdict: "worker_timeout" }];
       break;
+    case "gunicorn-oom": {
+      const r = await gunicornOom(lab, first);
+      run.replies.push(...r.replies);
+      run.evidence.push(...r.evidence);
+      expected = [{ target, verdict: "oom_killed" }];
+      break;
+    }
     case "heap-exhausted":
       await failAndRecover(lab, first, "traffic", ["exit-code"], ["refused"], run);
       run.evidence.push(await lineIn(first.info.logPath, /^Terminating due to java\.lang\.OutOfMemoryError/));
