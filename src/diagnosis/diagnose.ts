@@ -4,6 +4,7 @@ import { deriveFacts } from "../facts/derive.js";
 import { runPlaybook } from "../playbook/engine.js";
 import type { Playbook } from "../playbook/loader.js";
 import { maskSecrets, type RedactPatterns } from "./mask.js";
+import { maskProse } from "./prose.js";
 import type { Diagnosis } from "./types.js";
 
 export interface DiagnoseOptions {
@@ -73,5 +74,7 @@ export function maskDiagnosis(d: Diagnosis, extra: RedactPatterns = []): Diagnos
     })),
   };
   out.masked = d.masked + [...counted.values()].reduce((n, m) => n + m.count, 0);
+  // The sentences' pieces are masked as their sentences are (not counted again).
+  if (d.prose) out.prose = maskProse(d.prose, (text) => maskSecrets(text, extra).text);
   return out;
 }

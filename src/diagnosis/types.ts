@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Prose } from "./prose.js";
 
 export const EvidenceRef = z.object({
   host: z.string(),
@@ -80,5 +81,11 @@ export const Diagnosis = z.object({
   masked: z.number(),
   /** Lines parsers could not read. */
   unreadable: z.number(),
+  /**
+   * The sentences above (summary, titles, explanations, next steps, questions) whose playbook text has code
+   * spans, as the playbook's text and the values filled in (see prose.ts): renderers keep those code spans
+   * and escape the values. Any other sentence is escaped as host text throughout.
+   */
+  prose: z.array(Prose).optional(),
 });
 export type Diagnosis = z.infer<typeof Diagnosis>;

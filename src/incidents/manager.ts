@@ -149,13 +149,13 @@ export class IncidentManager {
     this.o.wakeRunner();
   }
 
-  /** Causes found by the incident's latest diagnosis, as their titles. */
-  private async causes(inc: Incident): Promise<string[]> {
-    if (!inc.lastRunId) return [];
+  /** Causes found by the incident's latest diagnosis, as their titles (and the sentences' code spans). */
+  private async causes(inc: Incident): Promise<Pick<Diagnosis, "prose"> & { titles: string[] }> {
+    if (!inc.lastRunId) return { titles: [] };
     const json = await this.o.store.runDiagnosis(inc.lastRunId);
-    if (!json) return [];
+    if (!json) return { titles: [] };
     const d = JSON.parse(json) as Diagnosis;
-    return d.verdicts.map((v) => v.title);
+    return { titles: d.verdicts.map((v) => v.title), ...(d.prose ? { prose: d.prose } : {}) };
   }
 
   private async notice(inc: Incident): Promise<void> {
@@ -254,11 +254,13 @@ export class IncidentManager {
     const reason = inc.pendingNotice ?? "resolved";
     const started = Date.parse(inc.firstStartsAt ?? "") || inc.openedAt;
     const durationMs = (inc.resolvedAt ?? this.now()) - started;
+    const found = await this.causes(inc);
     const msg = incidentClosedMessage({
       service: inc.service,
       reason,
       durationMs,
-      causes: await this.causes(inc),
+      causes: found.titles,
+      ...(found.prose ? { prose: found.prose } : {}),
       quietFor: lasted(config.alerts.quiet_close),
     });
     await outbox.edit(`${inc.id}.closed`, channel, inc.parentOutboxId, msg);

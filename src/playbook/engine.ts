@@ -1,3 +1,5 @@
+import type { Environment } from "@marcbachmann/cel-js";
+import { addProse, hasCode, type Prose, proseText, trimProse } from "../diagnosis/prose.js";
 import type { Diagnosis, TraceStep, Verdict } from "../diagnosis/types.js";
 import { UserError } from "../errors.js";
 import { correctionNote } from "../facts/clock.js";
@@ -7,7 +9,7 @@ import type { CiteKey } from "../facts/schema.js";
 import { excerpt } from "./cel-limits.js";
 import { MAX_WALK_STEPS, type Playbook } from "./loader.js";
 import type { Outcome } from "./schema.js";
-import { formatValue, splitTemplate } from "./template.js";
+import { fillTemplate, formatValue } from "./template.js";
 
 /** Where an expression is evaluated, for the message when it fails. */
 interface Place {
@@ -36,10 +38,28 @@ interface Context {
   gateway: Facts["gateway"];
 }
 
-function render(place: Place, text: string, ctx: Context): string {
-  return splitTemplate(text)
-    .map((p) => p.literal + (p.expr === undefined ? "" : formatValue(evaluate(place, p.expr, ctx))))
-    .join("");
+/** Parsed placeholders, per environment: a template is parsed once however many targets it is filled for. */
+const parsed = new WeakMap<Environment, Map<string, unknown>>();
+
+function ast(env: Environment, expr: string): unknown {
+  let cache = parsed.get(env);
+  if (!cache) {
+    cache = new Map();
+    parsed.set(env, cache);
+  }
+  if (!cache.has(expr)) cache.set(expr, env.parse(expr).ast);
+  return cache.get(expr);
+}
+
+/** Fill a template; its pieces are kept in `prose` when the playbook's text has code spans. */
+function render(place: Place, text: string, ctx: Context, prose: Prose[], trim = false): string {
+  const filled = fillTemplate(text, {
+    evaluate: (expr) => evaluate(place, expr, ctx),
+    ast: (expr) => ast(place.playbook.env, expr),
+  });
+  const p = trim ? trimProse(filled) : filled;
+  if (hasCode(p)) prose.push(p);
+  return proseText(p);
 }
 
 function cited(cite: Citations, keys: readonly CiteKey[]): EvidenceRef[] {
@@ -61,8 +81,9 @@ export function evaluateTarget(
   playbook: Playbook,
   analysis: TargetAnalysis,
   gateway: Facts["gateway"],
-): { verdict: Verdict; trace: TraceStep[] } {
+): { verdict: Verdict; trace: TraceStep[]; prose: Prose[] } {
   const { spec } = playbook;
+  const prose: Prose[] = [];
   const ctx: Context = { target: analysis.facts, errors: analysis.errors, gateway };
   const trace: TraceStep[] = [];
   let stepId = spec.start;
@@ -81,7 +102,7 @@ export function evaluateTarget(
     trace.push({
       target: analysis.facts.address,
       step: stepId,
-      question: render(at("ask"), step.ask, ctx),
+      question: render(at("ask"), step.ask, ctx, prose),
       value,
       outcome: "goto" in outcome ? `goto ${outcome.goto}` : `verdict ${outcome.verdict}`,
       evidence: cited(analysis.cite, step.cite),
@@ -97,14 +118,15 @@ export function evaluateTarget(
       verdict: {
         target: analysis.facts.address,
         cause: outcome.verdict,
-        title: render(of("title"), v.title, ctx),
+        title: render(of("title"), v.title, ctx, prose),
         status: v.status,
         confidence: v.confidence,
-        explanation: render(of("explain"), v.explain, ctx).trim(),
-        nextSteps: v.next_steps.map((s, i) => render(of(`next_steps[${i}]`), s, ctx)),
+        explanation: render(of("explain"), v.explain, ctx, prose, true),
+        nextSteps: v.next_steps.map((s, i) => render(of(`next_steps[${i}]`), s, ctx, prose)),
         evidence: cited(analysis.cite, v.cite),
       },
       trace,
+      prose,
     };
   }
   throw new Error(`playbook ${playbook.file}: more than ${MAX_WALK_STEPS} steps for ${target}`);
@@ -113,10 +135,12 @@ export function evaluateTarget(
 export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: string): Diagnosis {
   const verdicts: Verdict[] = [];
   const trace: TraceStep[] = [];
+  const prose = new Map<string, Prose>();
   for (const t of facts.targets) {
     const r = evaluateTarget(playbook, t, facts.gateway);
     verdicts.push(r.verdict);
     trace.push(...r.trace);
+    for (const p of r.prose) prose.set(proseText(p), p);
   }
   // Healthy only when every gateway's error log was read over the whole window.
   const status =
@@ -125,13 +149,21 @@ export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: strin
       : facts.gateway.logsRead === 0 || facts.gatewayLogGaps.length > 0
         ? "unknown"
         : "healthy";
+  const summary = withClockNotes(summarize(facts, verdicts, status), facts);
+  // One verdict: the summary is its title after the service's name, and keeps the title's code spans.
+  const title = verdicts.length === 1 ? prose.get(verdicts[0]?.title ?? "") : undefined;
+  if (title) {
+    const p: Prose = ["", facts.service, ": "];
+    addProse(p, title);
+    if (proseText(p) === summary) prose.set(summary, p);
+  }
   return {
     service: facts.service,
     window: facts.window,
     collectedAt,
     playbook: playbook.spec.playbook,
     status,
-    summary: withClockNotes(summarize(facts, verdicts, status), facts),
+    summary,
     gateway: {
       errors: facts.gateway.errors,
       status502: facts.gateway.status502,
@@ -145,6 +177,7 @@ export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: strin
     hosts: facts.hosts,
     masked: 0,
     unreadable: facts.unreadable,
+    ...(prose.size > 0 ? { prose: [...prose.values()] } : {}),
   };
 }
 

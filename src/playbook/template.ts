@@ -1,3 +1,5 @@
+import { addProse, addText, addValue, type Prose } from "../diagnosis/prose.js";
+
 /** `{{ cel }}` placeholders in playbook text. */
 export interface TemplatePart {
   literal: string;
@@ -16,6 +18,73 @@ export function splitTemplate(text: string): TemplatePart[] {
   }
   parts.push({ literal: text.slice(last) });
   return parts;
+}
+
+/** A syntax tree node as cel-js 8 builds it: `op`, `args`, and where in the expression it stands. */
+interface CelNode {
+  op: string;
+  args: unknown;
+  start?: number;
+  end?: number;
+}
+
+const isNode = (v: unknown): v is CelNode =>
+  typeof v === "object" && v !== null && typeof (v as { op?: unknown }).op === "string";
+
+/** How the template reaches CEL: evaluate an expression (a placeholder or a part of one), parse one. */
+export interface TemplateCel {
+  evaluate: (expr: string) => unknown;
+  ast: (expr: string) => unknown;
+}
+
+/**
+ * A placeholder's value in pieces: the playbook's own string literals as text, everything else (a fact, a
+ * function's result, a number) as a value. Only the branch `c ? a : b` took and the two sides of a string
+ * `+` are looked into, so `"run " + (t ? "\`pm2 restart\`" : target.supervisor)` keeps its code span and
+ * the supervisor's name is a value. Pieces that do not join to the value make it one value.
+ */
+function placeholder(expr: string, cel: TemplateCel): Prose {
+  const value = cel.evaluate(expr);
+  const shown: Prose = [""];
+  addValue(shown, formatValue(value));
+  if (typeof value !== "string" || ISO_UTC.test(value)) return shown;
+  const out: Prose = [""];
+  const source = (n: unknown) =>
+    isNode(n) && n.start !== undefined && n.end !== undefined ? expr.slice(n.start, n.end) : undefined;
+  /** Add the pieces of `node`, whose value is `v`. */
+  const walk = (node: unknown, v: string): void => {
+    const args = isNode(node) && Array.isArray(node.args) ? (node.args as unknown[]) : [];
+    const op = isNode(node) ? node.op : "";
+    const cond = op === "?:" && args.length === 3 ? source(args[0]) : undefined;
+    const left = op === "+" && args.length === 2 ? source(args[0]) : undefined;
+    const l = left === undefined ? undefined : cel.evaluate(left);
+    if (op === "value" && isNode(node) && node.args === v) addText(out, v);
+    else if (cond !== undefined) walk(cel.evaluate(cond) === true ? args[1] : args[2], v);
+    else if (typeof l === "string" && v.startsWith(l)) {
+      walk(args[0], l);
+      walk(args[1], v.slice(l.length));
+    } else addValue(out, v);
+  };
+  try {
+    walk(cel.ast(expr), value);
+  } catch {
+    return shown;
+  }
+  return out.join("") === value ? out : shown;
+}
+
+/**
+ * Playbook text with its `{{ }}` placeholders filled, in pieces (see diagnosis/prose.ts): the playbook's
+ * text, and the values from the facts, which renderers escape as host text.
+ */
+export function fillTemplate(text: string, cel: TemplateCel): Prose {
+  const out: Prose = [""];
+  for (const part of splitTemplate(text)) {
+    addText(out, part.literal);
+    if (part.expr === undefined) continue;
+    addProse(out, placeholder(part.expr, cel));
+  }
+  return out;
 }
 
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;

@@ -1,6 +1,8 @@
 import type { ActionsBlock, Button, KnownBlock } from "@slack/types";
+import type { Prose } from "../diagnosis/prose.js";
 import { blocksChars, renderBlocks, SLACK_LIMITS } from "../diagnosis/render/blocks.js";
 import { clip, clipMrkdwn, forMrkdwn } from "../diagnosis/render/escape.js";
+import { proseIndex, proseMrkdwn } from "../diagnosis/render/prose.js";
 import type { Diagnosis } from "../diagnosis/types.js";
 import { quoted } from "./command-text.js";
 
@@ -82,7 +84,7 @@ export function verdictLine(d: Diagnosis): string {
         ? ":white_check_mark:"
         : ":grey_question:";
   const causes = d.verdicts.length > 1 ? ` (${d.verdicts.length} causes)` : "";
-  return `${icon} ${forMrkdwn(d.summary)}${causes}`;
+  return `${icon} ${proseMrkdwn(d.summary, proseIndex(d.prose))}${causes}`;
 }
 
 export function parentDoneMessage(d: Diagnosis, p: ParentState, durationMs: number): SlackMessage {
@@ -209,9 +211,12 @@ export function incidentClosedMessage(p: {
   reason: "resolved" | "quiet";
   durationMs: number;
   causes: string[];
+  /** The diagnosis's sentences with code spans (`Diagnosis.prose`), so the causes' titles keep theirs. */
+  prose?: Prose[];
   quietFor?: string;
 }): SlackMessage {
-  const causes = p.causes.length ? p.causes.map((c) => forMrkdwn(c)).join("; ") : "no cause was found";
+  const ix = proseIndex(p.prose);
+  const causes = p.causes.length ? p.causes.map((c) => proseMrkdwn(c, ix)).join("; ") : "no cause was found";
   const head =
     p.reason === "resolved"
       ? `:white_check_mark: *${forMrkdwn(p.service)}*: resolved after ${lasted(p.durationMs)}: ${causes}`

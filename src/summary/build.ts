@@ -85,6 +85,12 @@ function buildAlert(input: SummaryInput): Summary["alert"] {
   };
 }
 
+/** The diagnoses' sentences with code spans, each once. */
+function sentences(input: SummaryInput): Pick<Summary, "prose"> {
+  const all = new Map(input.diagnoses.flatMap((d) => d.diagnosis.prose ?? []).map((p) => [p.join(""), p]));
+  return all.size > 0 ? { prose: [...all.values()] } : {};
+}
+
 function headline(summary: Omit<Summary, "headline">, input: SummaryInput): string {
   const { span } = summary;
   const lasted =
@@ -197,6 +203,7 @@ export function buildSummary(input: SummaryInput): Summary {
     timeline,
     followUps: buildFollowUps(causes),
     masked: input.diagnoses.reduce((n, d) => n + d.diagnosis.masked, 0),
+    ...sentences(input),
   };
   const withNotes = { ...base, notes: buildNotes(input, base) };
   return { ...withNotes, headline: headline(withNotes, input) };

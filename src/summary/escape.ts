@@ -14,6 +14,8 @@ import {
   mrkdwnCode as mrkdwnInlineCode,
   oneLine as oneLineText,
 } from "../diagnosis/render/escape.js";
+import { type ProseIndex, proseIndex, proseMarkdown, proseMrkdwn } from "../diagnosis/render/prose.js";
+import type { Summary } from "./schema.js";
 
 /** Controls and invisible characters made visible (`\x1b`), never obeyed; newlines and tabs kept. */
 export function visible(s: string): string {
@@ -41,6 +43,22 @@ export const mrkdwnCode = mrkdwnInlineCode;
 /** Host lines as a rich-text preformatted block: shown exactly as written, nothing in it is markup. */
 export const preformatted = evidenceBlock;
 
+/** A playbook sentence (a title, an explanation, a follow-up) in mrkdwn: its code spans kept, values escaped. */
+export function mrkdwnSentence(s: Summary, text: string): string {
+  return proseMrkdwn(text, sentences(s));
+}
+
+const indexes = new WeakMap<Summary, ProseIndex>();
+
+function sentences(s: Summary): ProseIndex {
+  let ix = indexes.get(s);
+  if (!ix) {
+    ix = proseIndex(s.prose);
+    indexes.set(s, ix);
+  }
+  return ix;
+}
+
 // --- Markdown -----------------------------------------------------------------------------------------
 
 /**
@@ -48,6 +66,11 @@ export const preformatted = evidenceBlock;
  * and anything a renderer could autolink put in a code span, so that it reads as written and links nowhere.
  */
 export const md = forMarkdown;
+
+/** A playbook sentence in Markdown: its code spans kept, values escaped. */
+export function mdSentence(s: Summary, text: string): string {
+  return proseMarkdown(text, sentences(s));
+}
 
 /** Host text as inline code, with a fence no backtick run inside can close. */
 export const mdCode = mdInlineCode;

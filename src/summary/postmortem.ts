@@ -1,4 +1,4 @@
-import { clip, md, mdCode, mdFence, oneLine } from "./escape.js";
+import { clip, md, mdCode, mdFence, mdSentence, oneLine } from "./escape.js";
 import type { RootCause, Summary, TimelineEntry, TimelineKind } from "./schema.js";
 import { aboutDuration, between, durationMs, formatDuration } from "./time.js";
 import {
@@ -51,7 +51,7 @@ function summarySection(s: Summary): string[] {
   text += `${service} answered ${s.impact.measured && s.impact.complete ? "" : "at least "}${failing} request${failing === 1 ? "" : "s"} with 502 or 504.`;
   out.push(text, "");
   const causes = s.causes.length
-    ? `The diagnoses found: ${s.causes.map((c) => md(c.title)).join("; ")}.`
+    ? `The diagnoses found: ${s.causes.map((c) => mdSentence(s, c.title)).join("; ")}.`
     : s.rounds.length
       ? "The diagnoses found no cause."
       : "No diagnosis was made.";
@@ -95,7 +95,7 @@ function impactSection(s: Summary): string[] {
 }
 
 function causeSection(c: RootCause, i: number, s: Summary): string[] {
-  const out = [`### ${i + 1}. ${md(c.title)}`, ""];
+  const out = [`### ${i + 1}. ${mdSentence(s, c.title)}`, ""];
   const facts = [
     `${mdCode(c.cause)} on ${mdCode(c.target)}`,
     `clients saw ${c.status}`,
@@ -108,10 +108,10 @@ function causeSection(c: RootCause, i: number, s: Summary): string[] {
     out.push(`Marked wrong in Slack by ${c.markedWrongBy.map(person).join(", ")}: check it first.`, "");
   if (c.markedRightBy.length)
     out.push(`Confirmed in Slack by ${c.markedRightBy.map(person).join(", ")}.`, "");
-  out.push(md(c.explanation), "");
+  out.push(mdSentence(s, c.explanation), "");
   if (c.titles.length > 1) {
     out.push("Each time:", "");
-    for (const t of c.titles) out.push(`- ${md(t)}`);
+    for (const t of c.titles) out.push(`- ${mdSentence(s, t)}`);
     out.push("");
   }
   if (c.evidence.length) {
@@ -232,7 +232,7 @@ function timelineSection(s: Summary): string[] {
 function actionSection(s: Summary): string[] {
   const out = ["## Action items", ""];
   for (const f of s.followUps)
-    out.push(`- [ ] ${md(f.text)} (for ${f.causes.map((c) => mdCode(c)).join(", ")})`);
+    out.push(`- [ ] ${mdSentence(s, f.text)} (for ${f.causes.map((c) => mdCode(c)).join(", ")})`);
   if (s.detectionDelayMs !== undefined && s.detectionDelayMs > DETECTION_SLOW_MS)
     out.push(
       `- [ ] Alert sooner: the first alert came ${formatDuration(s.detectionDelayMs)} after the first failing request.`,

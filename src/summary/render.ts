@@ -1,7 +1,7 @@
 import type { ContextBlock, KnownBlock, SectionBlock } from "@slack/types";
 import { blocksChars, SLACK_LIMITS } from "../diagnosis/render/blocks.js";
 import { clipMrkdwn } from "../diagnosis/render/escape.js";
-import { clip, mrkdwn, mrkdwnCode, oneLine, preformatted, visible } from "./escape.js";
+import { clip, mrkdwn, mrkdwnCode, mrkdwnSentence, oneLine, preformatted, visible } from "./escape.js";
 import type { RootCause, Summary, TimelineEntry } from "./schema.js";
 import {
   detectionWords,
@@ -93,7 +93,7 @@ function causeBlocks(c: RootCause, i: number, s: Summary, evidenceLines: number)
     c.markedWrongBy.length ? `marked wrong by ${c.markedWrongBy.map(slackWho).join(", ")}` : "",
     c.markedRightBy.length ? `confirmed by ${c.markedRightBy.map(slackWho).join(", ")}` : "",
   ].filter((x) => x !== "");
-  const blocks: KnownBlock[] = [section(`*${i + 1}. ${mrkdwn(c.title)}*\n${facts.join(" · ")}`)];
+  const blocks: KnownBlock[] = [section(`*${i + 1}. ${mrkdwnSentence(s, c.title)}*\n${facts.join(" · ")}`)];
   if (evidenceLines > 0 && c.evidence.length > 0) {
     const lines = c.evidence
       .slice(0, evidenceLines)
@@ -192,7 +192,7 @@ function assemble(s: Summary, level: Level, opts: SummaryBlocksOptions): KnownBl
     );
   }
   if (level.followUps > 0 && s.followUps.length) {
-    const items = s.followUps.slice(0, level.followUps).map((f) => `• ${mrkdwn(f.text)}`);
+    const items = s.followUps.slice(0, level.followUps).map((f) => `• ${mrkdwnSentence(s, f.text)}`);
     const more = s.followUps.length - items.length;
     blocks.push(
       ...linesSections("*Follow-up*", [

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Prose } from "../diagnosis/prose.js";
 import { Diagnosis, EvidenceRef } from "../diagnosis/types.js";
 
 /** How an incident ended. */
@@ -244,5 +245,7 @@ export const Summary = z.object({
   /** What the reader should know about the data (incomplete counts, hosts that did not answer). */
   notes: z.array(z.string()),
   masked: z.number().int(),
+  /** The diagnoses' sentences with code spans (`Diagnosis.prose`): titles, explanations and follow-ups keep theirs. */
+  prose: z.array(Prose).optional(),
 });
 export type Summary = z.infer<typeof Summary>;

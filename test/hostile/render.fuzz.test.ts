@@ -16,6 +16,7 @@ import {
 } from "../../src/diagnosis/render/escape.js";
 import { renderJson } from "../../src/diagnosis/render/json.js";
 import { renderMarkdown } from "../../src/diagnosis/render/markdown.js";
+import { proseIndex, proseMarkdown, proseMrkdwn } from "../../src/diagnosis/render/prose.js";
 import { renderEvidenceReport } from "../../src/diagnosis/render/report.js";
 import { renderText } from "../../src/diagnosis/render/text.js";
 import { loadPlaybook } from "../../src/playbook/loader.js";
@@ -134,6 +135,32 @@ describe("each escape, over random host text", () => {
           .join("\n")
           .trimEnd();
         expect(text).toBe(shown || " ");
+      }),
+      fuzzSettings(400),
+    );
+  });
+});
+
+describe("a playbook sentence, random host text filled in", () => {
+  it("keeps exactly the playbook's code spans; the values make no markup, inside a span or out", () => {
+    fc.assert(
+      fc.property(hostText, hostText, (a, b) => {
+        const pieces = ["Run `a ", a, " b` on ", b, " then `c`."];
+        const text = pieces.join("");
+        const ix = proseIndex([pieces]);
+        const slack = proseMrkdwn(text, ix);
+        expect(mrkdwnProblems(slack)).toEqual([]);
+        expect(slack.match(/`/g)).toHaveLength(4);
+        expect(slack.startsWith("Run `a ") && slack.endsWith(" then `c`.")).toBe(true);
+        for (const where of ["prose", "table"] as const) {
+          const md = proseMarkdown(text, ix, where);
+          expect(markdownProblems(md)).toEqual([]);
+          expect(markdownShape(md)).toEqual(["text"]);
+          if (where === "table") expect(markdownShape(`| ${md} |`)).toEqual(["row2"]);
+          expect(md.endsWith(" then `c`.")).toBe(true);
+          // what is left outside code is the playbook's words and the second value, escaped
+          expect(outsideCode(md)).toMatch(/^Run {2}on .* then \.$/);
+        }
       }),
       fuzzSettings(400),
     );

@@ -11,6 +11,7 @@ import {
   oneLine,
   evidenceBlock as preformatted,
 } from "./escape.js";
+import { type ProseIndex, proseIndex, proseMrkdwn } from "./prose.js";
 
 /**
  * Slack's limits for a message's blocks. Besides the per-block ones, Slack refuses a message whose blocks
@@ -91,9 +92,9 @@ function evidenceBlock(v: Verdict, max: number): Block | undefined {
   return preformatted([body], budget);
 }
 
-function verdictBlocks(v: Verdict, withEvidence: boolean): Block[] {
+function verdictBlocks(v: Verdict, withEvidence: boolean, ix: ProseIndex): Block[] {
   const blocks: Block[] = [{ type: "divider" }];
-  blocks.push(section(`*${forMrkdwn(v.title).trim()}*\n${forMrkdwn(v.explanation)}`));
+  blocks.push(section(`*${proseMrkdwn(v.title, ix).trim()}*\n${proseMrkdwn(v.explanation, ix)}`));
   blocks.push(
     context([
       mrkdwnCode(v.cause),
@@ -106,7 +107,7 @@ function verdictBlocks(v: Verdict, withEvidence: boolean): Block[] {
     const ev = evidenceBlock(v, 4);
     if (ev) blocks.push(ev);
   }
-  blocks.push(section(`*Next steps*\n${v.nextSteps.map((s) => `• ${forMrkdwn(s)}`).join("\n")}`));
+  blocks.push(section(`*Next steps*\n${v.nextSteps.map((s) => `• ${proseMrkdwn(s, ix)}`).join("\n")}`));
   return blocks;
 }
 
@@ -115,6 +116,7 @@ function verdictBlocks(v: Verdict, withEvidence: boolean): Block[] {
  * message within `maxChars` (verdicts lose their evidence excerpts first, then the last verdicts go).
  */
 export function renderBlocks(d: Diagnosis, maxChars: number = SLACK_LIMITS.messageChars): Block[] {
+  const ix = proseIndex(d.prose);
   const head: Block[] = [
     {
       type: "header",
@@ -126,7 +128,7 @@ export function renderBlocks(d: Diagnosis, maxChars: number = SLACK_LIMITS.messa
         ),
       },
     },
-    section(forMrkdwn(d.summary)),
+    section(proseMrkdwn(d.summary, ix)),
     context([
       `${d.gateway.requests} requests`,
       `${d.gateway.status502} × 502`,
@@ -148,8 +150,8 @@ export function renderBlocks(d: Diagnosis, maxChars: number = SLACK_LIMITS.messa
   let chars = blocksChars(head) + blocksChars(tail) + 200;
   let shown = 0;
   for (const v of d.verdicts) {
-    const full = verdictBlocks(v, true);
-    const lean = verdictBlocks(v, false);
+    const full = verdictBlocks(v, true, ix);
+    const lean = verdictBlocks(v, false, ix);
     const fits = (b: Block[]) => body.length + b.length <= budget && chars + blocksChars(b) <= maxChars;
     const pick = fits(full) ? full : fits(lean) ? lean : undefined;
     if (!pick) break;

@@ -87,7 +87,14 @@ function mdEscapePlain(s: string): string {
  */
 export function forMarkdown(s: string, where: "prose" | "table" = "prose"): string {
   // leading spaces would make an indented code block of a line that starts with host text
-  const text = oneLine(s).trim();
+  return mdText(oneLine(s).trim(), where);
+}
+
+/**
+ * `forMarkdown` for one line's text already made one line, not trimmed: for a piece of a line, between the
+ * renderer's own code spans. A leading `-` or `1.` is escaped even there (`\-` reads as `-`).
+ */
+export function mdText(text: string, where: "prose" | "table" = "prose"): string {
   let out = "";
   let last = 0;
   for (const m of text.matchAll(LINKISH)) {

@@ -1,24 +1,27 @@
 import type { Diagnosis } from "../types.js";
 import { mdInlineCode as code, inCodeBlock, forMarkdown as md } from "./escape.js";
+import { proseIndex, proseMarkdown } from "./prose.js";
 
 /** The diagnosis as Markdown, for tickets and post-incident notes. Host text is escaped, never markup. */
 export function renderMarkdown(d: Diagnosis): string {
+  const ix = proseIndex(d.prose);
+  const sentence = (s: string) => proseMarkdown(s, ix);
   const out: string[] = [];
   out.push(`# why502: ${md(d.service)}`);
   out.push("");
   const label = { healthy: "Healthy", failing: "Failing", unknown: "Unknown" }[d.status];
-  out.push(`**${label}**: ${md(d.summary)}`);
+  out.push(`**${label}**: ${sentence(d.summary)}`);
   out.push("");
   out.push(
     `Window ${md(d.window.since)} to ${md(d.window.until)}. Gateway: ${d.gateway.requests} requests, ${d.gateway.status502} × 502, ${d.gateway.status504} × 504.`,
   );
   for (const v of d.verdicts) {
     out.push("");
-    out.push(`## ${code(v.cause)} ${md(v.title)}`);
+    out.push(`## ${code(v.cause)} ${sentence(v.title)}`);
     out.push("");
     out.push(`Target ${code(v.target)}, clients saw ${v.status}, confidence ${v.confidence}.`);
     out.push("");
-    out.push(md(v.explanation));
+    out.push(sentence(v.explanation));
     if (v.evidence.length) {
       out.push("");
       out.push("Evidence:");
@@ -28,7 +31,7 @@ export function renderMarkdown(d: Diagnosis): string {
     out.push("");
     out.push("Next steps:");
     out.push("");
-    for (const s of v.nextSteps) out.push(`- ${md(s)}`);
+    for (const s of v.nextSteps) out.push(`- ${sentence(s)}`);
   }
   out.push("");
   out.push("## Hosts");

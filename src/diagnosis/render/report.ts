@@ -1,6 +1,7 @@
 import type { Diagnosis } from "../types.js";
 import { forMarkdown, inCodeBlock, mdInlineCode } from "./escape.js";
 import { renderMarkdown } from "./markdown.js";
+import { proseIndex, proseMarkdown } from "./prose.js";
 
 /** Host text in a Markdown table cell or heading: one line, no markup, cannot break the table. */
 function cell(s: string): string {
@@ -22,9 +23,10 @@ export function renderEvidenceReport(d: Diagnosis): string {
     }
   }
   out.push("## Decision path", "", "| target | step | question | value | outcome |", "|---|---|---|---|---|");
+  const ix = proseIndex(d.prose);
   for (const t of d.trace) {
     out.push(
-      `| ${cell(t.target)} | ${cell(t.step)} | ${cell(t.question)} | ${cell(t.value)} | ${cell(t.outcome)} |`,
+      `| ${cell(t.target)} | ${cell(t.step)} | ${proseMarkdown(t.question, ix, "table")} | ${cell(t.value)} | ${cell(t.outcome)} |`,
     );
   }
   out.push("", "## Timeline", "", "| time | host | what |", "|---|---|---|");
