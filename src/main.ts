@@ -8,6 +8,7 @@ import { runParse } from "./cli/parse.js";
 import { runPlan } from "./cli/plan.js";
 import { runPlaybookCommand } from "./cli/playbook.js";
 import { runServe } from "./cli/serve.js";
+import { forTerminal } from "./diagnosis/render/escape.js";
 import { isUserError, UserError } from "./errors.js";
 
 export type { Io } from "./cli/io.js";
@@ -31,6 +32,14 @@ Run \`why502 <command> --help\` for a command's options.
 `;
 
 type Command = (args: string[], io: Io) => Promise<number>;
+
+/**
+ * A message for stderr: it can quote a host (the key type it offered, what it answered), a file or an argument,
+ * so its control characters are shown (`\x1b`), never obeyed; its own line breaks are kept.
+ */
+function shown(message: string): string {
+  return message.split("\n").map(forTerminal).join("\n");
+}
 
 const commands: Record<string, Command> = {
   diagnose: runDiagnose,
@@ -74,7 +83,7 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    io.stderr.write(`why502: unknown command "${name}": run \`why502 --help\` for the list.\n`);
+    io.stderr.write(`why502: unknown command "${shown(name)}": run \`why502 --help\` for the list.\n`);
     return 2;
   }
   try {
@@ -83,16 +92,18 @@ async function dispatch(argv: string[], io: Io): Promise<number> {
     return await command(rest, io);
   } catch (e) {
     if (isUserError(e)) {
-      io.stderr.write(`why502: ${e.message}\n`);
-      if (e.hint) io.stderr.write(`hint: ${e.hint}\n`);
+      io.stderr.write(`why502: ${shown(e.message)}\n`);
+      if (e.hint) io.stderr.write(`hint: ${shown(e.hint)}\n`);
       return 2;
     }
     if (e instanceof TypeError && (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      io.stderr.write(`why502 ${name}: ${e.message}: run \`why502 ${name} --help\` for the options.\n`);
+      io.stderr.write(
+        `why502 ${name}: ${shown(e.message)}: run \`why502 ${name} --help\` for the options.\n`,
+      );
       return 2;
     }
     io.stderr.write(
-      `why502: unexpected error, please report it: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      `why502: unexpected error, please report it: ${shown(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`,
     );
     return 70;
   }

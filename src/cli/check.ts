@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import type { HostBundle } from "../bundle/schema.js";
 import type { Config } from "../config/schema.js";
+import { oneLine } from "../diagnosis/render/escape.js";
 import { UserError } from "../errors.js";
 import { slackApi } from "../server/slack-api.js";
 import { checkSlack, type SlackCheckRow } from "../slack/check.js";
@@ -28,7 +29,9 @@ function row(cells: string[], widths: number[]): string {
     .trimEnd();
 }
 
-function table(rows: string[][]): string {
+/** Rows as aligned columns; a cell is host text (names, addresses, what a host answered): one line, shown. */
+export function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map(oneLine));
   const widths =
     rows[0]?.map((_, i) => Math.min(40, Math.max(...rows.map((r) => (r[i] ?? "").length)))) ?? [];
   return rows.map((r) => `${row(r, widths)}\n`).join("");
@@ -50,7 +53,7 @@ function slackChecks(io: Io, config: Config): Promise<SlackCheckRow[]> | undefin
 const slackStatus = (r: SlackCheckRow): string =>
   r.problem ? `FAIL ${r.problem}` : `ok${r.detail ? ` ${r.detail}` : ""}`;
 
-function problems(h: HostBundle): string[] {
+export function problems(h: HostBundle): string[] {
   if (h.failure) return [`${h.failure.code}: ${h.failure.message}`];
   const out = h.commands
     .filter((c) => c.failure)

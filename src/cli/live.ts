@@ -3,6 +3,7 @@ import type { Progress } from "../collect/collect.js";
 import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { parseSince } from "../config/since.js";
+import { oneLine } from "../diagnosis/render/escape.js";
 import { collectService } from "../investigate/investigate.js";
 import type { Io } from "./io.js";
 
@@ -26,7 +27,8 @@ export function progressLine(io: Io, total: number): { update: (p: Progress) => 
       if (p.state === "done" || p.state === "failed") {
         if (finished.has(p.host)) return;
         finished.add(p.host);
-        if (p.state === "failed") failed.push(`${p.host} (${p.detail ?? "failed"})`);
+        // the host's name and what it answered: shown, never obeyed by the terminal
+        if (p.state === "failed") failed.push(`${oneLine(p.host)} (${oneLine(p.detail ?? "failed")})`);
       } else if (!tty) return;
       const line = `collecting: ${finished.size}/${total} hosts answered${failed.length ? `, failed: ${failed.join(", ")}` : ""}`;
       if (tty) {

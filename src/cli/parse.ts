@@ -1,6 +1,7 @@
 import { isAscii } from "node:buffer";
 import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
+import { jsonForTerminal, oneLine } from "../diagnosis/render/escape.js";
 import { UserError } from "../errors.js";
 import { parsers } from "../evidence/registry.js";
 import { parseOffset } from "../evidence/time.js";
@@ -303,7 +304,9 @@ export async function runParse(args: string[], io: Io): Promise<number> {
       `why502 parse ${kind.data}: ${records} records, ${unreadableCount} of ${lineNo} lines unreadable:\n`,
     );
     for (const u of shown)
-      io.stderr.write(`  line ${u.line}: ${u.reason}: ${JSON.stringify(u.text.slice(0, 120))}\n`);
+      io.stderr.write(
+        `  line ${u.line}: ${oneLine(u.reason)}: ${jsonForTerminal(JSON.stringify(u.text.slice(0, 120)))}\n`,
+      );
     if (unreadableCount > shown.length) io.stderr.write(`  ... and ${unreadableCount - shown.length} more\n`);
   }
   if (skippedCount > 0) {

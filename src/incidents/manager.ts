@@ -1,5 +1,4 @@
 import type { Config } from "../config/schema.js";
-import { escapeMrkdwn } from "../diagnosis/render/blocks.js";
 import type { Diagnosis } from "../diagnosis/types.js";
 import { serviceHosts } from "../investigate/investigate.js";
 import type { Logger } from "../server/log.js";
@@ -8,8 +7,10 @@ import {
   incidentClosedMessage,
   investigatingMessage,
   lasted,
+  plainText,
   REACTIONS,
   requester,
+  summaryClosedMessage,
   textMessage,
 } from "../slack/messages.js";
 import type { Incident, Store } from "../store/types.js";
@@ -217,7 +218,7 @@ export class IncidentManager {
     await outbox.post(
       `${inc.id}.summary`,
       channel,
-      { text: summary.headline.slice(0, 3000), blocks },
+      { text: plainText(summary.headline), blocks },
       { parentId: inc.parentOutboxId },
     );
     await outbox.add({
@@ -227,18 +228,12 @@ export class IncidentManager {
       parentId: inc.parentOutboxId,
       payload: { initial_comment: "The incident's chart and a postmortem draft to start from.", files },
     });
-    await outbox.edit(`${inc.id}.closed`, channel, inc.parentOutboxId, {
-      text: `${inc.service}: ${summary.headline}`.slice(0, 3000),
-      blocks: [
-        {
-          type: "section",
-          text: {
-            type: "mrkdwn",
-            text: `:white_check_mark: ${escapeMrkdwn(summary.headline).slice(0, 2900)}`,
-          },
-        },
-      ],
-    });
+    await outbox.edit(
+      `${inc.id}.closed`,
+      channel,
+      inc.parentOutboxId,
+      summaryClosedMessage(inc.service, summary.headline),
+    );
     await outbox.react(`${inc.id}.closed-react`, channel, inc.parentOutboxId, REACTIONS.healthy, true);
     await outbox.react(`${inc.id}.closed-unreact`, channel, inc.parentOutboxId, REACTIONS.failing, false);
     this.o.log.info(

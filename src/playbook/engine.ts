@@ -181,8 +181,14 @@ export function runPlaybook(playbook: Playbook, facts: Facts, collectedAt: strin
   };
 }
 
-/** Failing targets the one-line summary names; the rest are counted ("and 196 more"). */
+/** Failing targets (or gateways) the one-line summary names; the rest are counted ("and 196 more"). */
 const SUMMARY_TARGETS = 5;
+
+/** The first few of a list joined by `sep`, then how many more. */
+function firstFew(list: string[], sep: string): string {
+  const more = list.length - SUMMARY_TARGETS;
+  return `${list.slice(0, SUMMARY_TARGETS).join(sep)}${more > 0 ? `${sep}and ${more} more` : ""}`;
+}
 
 function summarize(facts: Facts, verdicts: Verdict[], status: Diagnosis["status"]): string {
   if (status === "unknown") {
@@ -190,10 +196,13 @@ function summarize(facts: Facts, verdicts: Verdict[], status: Diagnosis["status"
       .filter((h) => h.role === "gateway" && !h.ok)
       .map((h) => `${h.name} (${h.failure?.code})`);
     if (facts.gateway.logsRead === 0) {
-      const unread = facts.gatewayLogGaps.filter((g) => g.answered).map((g) => `; ${g.missing}`);
-      return `Cannot tell why ${facts.service} fails: no gateway's nginx error log could be read${failed.length ? `; ${failed.join(", ")} did not answer` : ""}${unread.join("")}.`;
+      const unread = facts.gatewayLogGaps.filter((g) => g.answered).map((g) => g.missing);
+      return `Cannot tell why ${facts.service} fails: no gateway's nginx error log could be read${failed.length ? `; ${firstFew(failed, ", ")} did not answer` : ""}${unread.length ? `; ${firstFew(unread, "; ")}` : ""}.`;
     }
-    return `Cannot say ${facts.service} is healthy: nginx logged no upstream failures in what was read, but not the whole window was read: ${facts.gatewayLogGaps.map((g) => g.missing).join("; ")}.`;
+    return `Cannot say ${facts.service} is healthy: nginx logged no upstream failures in what was read, but not the whole window was read: ${firstFew(
+      facts.gatewayLogGaps.map((g) => g.missing),
+      "; ",
+    )}.`;
   }
   if (verdicts.length === 0) {
     return `No upstream failures for ${facts.service} in the window: nginx logged no 502/504 errors for its backends.`;

@@ -14,13 +14,13 @@ import {
 } from "../investigate/investigate.js";
 import {
   diagnosisReply,
+  failedReply,
   investigatingMessage,
   type ParentState,
   parentDoneMessage,
   parentFailedMessage,
   REACTIONS,
   requester,
-  textMessage,
 } from "../slack/messages.js";
 import type { Run, Store } from "../store/types.js";
 import type { Logger } from "./log.js";
@@ -258,15 +258,10 @@ export class Runner {
     const why = maskSecrets(reason, redactPatterns(this.o.config)).text;
     if (run.channel && run.parentOutboxId) {
       await outbox.react(`${run.id}.done`, run.channel, run.parentOutboxId, REACTIONS.running, false, run.id);
-      await outbox.post(
-        `${run.id}.reply`,
-        run.channel,
-        textMessage(`:warning: Could not diagnose ${run.service}: ${why}`),
-        {
-          runId: run.id,
-          parentId: run.parentOutboxId,
-        },
-      );
+      await outbox.post(`${run.id}.reply`, run.channel, failedReply(run.service, why), {
+        runId: run.id,
+        parentId: run.parentOutboxId,
+      });
       await outbox.edit(
         `${run.id}.final`,
         run.channel,

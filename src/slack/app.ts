@@ -16,6 +16,7 @@ import { MENTION_HELP, parseCommand, parseMention, quoted, type Request, USAGE }
 import {
   ACTIONS,
   investigatingMessage,
+  plainText,
   REACTIONS,
   requester,
   type SlackMessage,
@@ -266,7 +267,7 @@ export function registerHandlers(app: App, deps: BotDeps): void {
     await outbox.post(
       `${inc.id}.summary.${randomUUID()}`,
       inc.channel,
-      { text: summary.headline.slice(0, 3000), blocks: summaryBlocks(summary) },
+      { text: plainText(summary.headline), blocks: summaryBlocks(summary) },
       { parentId: inc.parentOutboxId },
     );
     return undefined;

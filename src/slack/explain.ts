@@ -8,6 +8,9 @@ export function explainForSlack(text: string, opts: ExplainOptions = {}): SlackM
   const sections = renderExplainMrkdwn(lines);
   return {
     text: explainSummary(lines).slice(0, 3000),
-    blocks: sections.slice(0, 45).map((s) => ({ type: "section", text: { type: "mrkdwn", text: s } })),
+    // verbatim: Slack links or mentions nothing by itself (a URL, a #channel name in a pasted line)
+    blocks: sections
+      .slice(0, 45)
+      .map((s) => ({ type: "section", text: { type: "mrkdwn", text: s, verbatim: true } })),
   };
 }

@@ -40,7 +40,7 @@ const section = (text: string): KnownBlock => ({
  * A message's top-level `text` (notifications, and what shows if the blocks cannot) is mrkdwn too: host
  * text in it is escaped the same way, so a `<!channel>` in a summary cannot page the channel from there.
  */
-function plainText(s: string, max = 3000): string {
+export function plainText(s: string, max = 3000): string {
   return clip(forMrkdwn(s), max);
 }
 
@@ -123,6 +123,11 @@ export function parentFailedMessage(p: ParentState, why: string): SlackMessage {
       },
     ],
   };
+}
+
+/** The thread reply when a run failed: the service and the reason (which can quote a host) escaped. */
+export function failedReply(service: string, why: string): SlackMessage {
+  return textMessage(`:warning: Could not diagnose *${forMrkdwn(service)}*: ${forMrkdwn(why)}`);
 }
 
 function seconds(ms: number): string {
@@ -226,6 +231,14 @@ export function incidentClosedMessage(p: {
       `${p.service}: ${p.reason === "resolved" ? "resolved" : "closed, no resolution received"} after ${lasted(p.durationMs)}`,
     ),
     blocks: [section(head)],
+  };
+}
+
+/** The parent once the incident's summary is in its thread: the summary's headline, escaped (it names hosts). */
+export function summaryClosedMessage(service: string, headline: string): SlackMessage {
+  return {
+    text: plainText(`${service}: ${headline}`),
+    blocks: [section(`:white_check_mark: ${forMrkdwn(headline)}`)],
   };
 }
 
