@@ -1,3 +1,4 @@
+import { plainRecord } from "./nginx-error-record.js";
 import { parseText } from "./run.js";
 import type { LineFeeder, ParseContext, Parser, RecordBase, Sink, Unreadable } from "./types.js";
 
@@ -60,7 +61,7 @@ interface Held<R> {
 const LOOSE = new Set(["line", "text", "message", "time"]);
 
 function said(r: RecordBase, fields: readonly string[] | undefined): [string, unknown][] {
-  const all = Object.entries(r).filter(([k, v]) => v !== undefined && !LOOSE.has(k));
+  const all = Object.entries(plainRecord(r)).filter(([k, v]) => v !== undefined && !LOOSE.has(k));
   return fields === undefined ? all : all.filter(([k]) => fields.includes(k));
 }
 
@@ -84,7 +85,7 @@ function fits(got: unknown, want: unknown): boolean {
 /** How much a record says: its fields with a value, those of its objects counted one by one. */
 function size(v: unknown): number {
   if (!isObject(v)) return v === undefined ? 0 : 1;
-  return Object.values(v).reduce((n: number, x) => n + size(x), 0);
+  return Object.values(plainRecord(v)).reduce((n: number, x) => n + size(x), 0);
 }
 
 /** `r` has every field `before` has. */
@@ -198,7 +199,7 @@ export function withFragments<R extends RecordBase>(core: Parser<R>, reader: Fra
         let r = whole && isComplete(whole) ? whole : undefined;
         if (!usable(r)) r = attempt(() => reader.read(both, h.lineNo, ctx));
         if (!usable(r)) r = whole;
-        return usable(r) ? { ...r, line: h.lineNo, text: `${h.text}\n${text}` } : undefined;
+        return usable(r) ? { ...plainRecord(r), line: h.lineNo, text: `${h.text}\n${text}` } : undefined;
       };
       return {
         line(text, lineNo) {

@@ -30,6 +30,24 @@ function keyEnd(s: string, at: number): number {
   return -1;
 }
 
+/**
+ * Whether the fields from `at` may hold a quoted value that is never closed (what scanFields calls
+ * unterminated). Not when they hold no quote; not when their last quote cannot open a value (a value
+ * opens right after `key:` or `key: `) and ends the line or is followed by `, key:`: each value opened
+ * before it then closes there at the latest.
+ */
+export function mayLeaveQuoteOpen(s: string, at: number): boolean {
+  const last = s.length - 1;
+  let q = last;
+  if (s.charCodeAt(last) !== 34) {
+    q = s.lastIndexOf('"');
+    if (q < at) return false;
+    if (s.charCodeAt(q + 1) !== 44 || s.charCodeAt(q + 2) !== 32 || keyEnd(s, q + 3) < 0) return true;
+  }
+  const before = s.charCodeAt(q - 1);
+  return before === 32 || before === 58;
+}
+
 /** The key found after the last closing quote, so that the next field does not read it twice. */
 let checkedKeyAt = -1;
 let checkedKeyEnd = -1;

@@ -1,5 +1,6 @@
 import type { FragmentReader } from "./fragment.js";
 import { isUnreadable, type NginxErrorRecord, parseNginxErrorLine } from "./nginx-error.js";
+import { plainRecord } from "./nginx-error-record.js";
 import type { ParseContext } from "./types.js";
 import { startsWithSlashDate, unwrap } from "./wrappers.js";
 
@@ -180,7 +181,7 @@ export function readFragment(
   if (!candidate) return undefined;
   const r = parseCandidate(candidate, ctx);
   if (!r) return undefined;
-  const record: NginxErrorRecord = { ...r, line: lineNo, text };
+  const record: NginxErrorRecord = { ...plainRecord(r), line: lineNo, text };
   if (candidate.synthetic) {
     if (wrapperTime === undefined) delete record.time;
     else record.time = wrapperTime;

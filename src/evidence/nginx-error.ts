@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { classify, findTarget, upstreamScheme } from "./nginx-error-causes.js";
-import { scanFields } from "./nginx-error-fields.js";
+import { mayLeaveQuoteOpen, scanFields, type TrailingFields } from "./nginx-error-fields.js";
 import { type Head, type NoHead, readStampedHead, readStderrHead } from "./nginx-error-head.js";
+import { NginxErrorLine } from "./nginx-error-record.js";
 import { offsetFromWrapper, stampToUtc } from "./nginx-error-stamp.js";
 import { type ParseContext, type Parser, RecordBase, type Sink, type Unreadable } from "./types.js";
 import { startsWithSlashDate, syslogStampToUtc, type Unwrapped, unwrap } from "./wrappers.js";
@@ -177,21 +177,6 @@ function errnoIn(s: string, from: number, end: number): { errno: number; text: s
   return undefined;
 }
 
-/** Index of the last space of an HTTP request line (`GET /x HTTP/1.1`): most end in ` HTTP/d.d`. */
-function lastSpace(request: string): number {
-  const n = request.length;
-  if (
-    n >= 9 &&
-    request.startsWith(" HTTP/", n - 9) &&
-    request.charCodeAt(n - 3) !== 32 &&
-    request.charCodeAt(n - 2) !== 32 &&
-    request.charCodeAt(n - 1) !== 32
-  ) {
-    return n - 9;
-  }
-  return request.lastIndexOf(" ");
-}
-
 /**
  * One line (or the lines of one FastCGI stderr message, joined) after its wrappers: `inner`. `stderrAt`
  * is where `sent in stderr: "` is and `stamped` whether `inner` starts with a slash date, when the caller
@@ -265,40 +250,19 @@ function parseInner(
     }
   }
 
-  const f = fieldsAt < 0 ? undefined : scanFields(inner, fieldsAt + 2);
-  if (f?.unterminated === true && !cutByNginx) return unreadable(lineNo, text, "truncated line");
-
-  const upstream = f?.upstream;
-  const found = findTarget(message, upstream);
-  const subrequest = f?.subrequest;
-  const verdict = classify({
-    message,
-    errno,
-    action,
-    target: found?.target,
-    stream: f?.bytes !== undefined,
-    subrequest: subrequest !== undefined,
-  });
-
-  let method: string | undefined;
-  let path: string | undefined;
-  const request = f?.request;
-  if (request !== undefined) {
-    const sp = request.indexOf(" ");
-    if (sp > 0) {
-      method = request.slice(0, sp);
-      const last = lastSpace(request);
-      path = last > sp ? request.slice(sp + 1, last) : request.slice(sp + 1);
-    }
+  // A quoted field that is never closed makes a line cut short, unless nginx cut it: read the fields now
+  // when that may be so, else when first asked for.
+  let f: TrailingFields | undefined;
+  if (fieldsAt >= 0 && !cutByNginx && mayLeaveQuoteOpen(inner, fieldsAt)) {
+    f = scanFields(inner, fieldsAt + 2);
+    if (f.unterminated) return unreadable(lineNo, text, "truncated line");
   }
-
-  return {
-    host: ctx.host,
-    source: ctx.source,
-    line: lineNo,
+  return new NginxErrorLine(
+    ctx.host,
+    ctx.source,
+    lineNo,
     text,
     time,
-    cause: verdict.cause,
     level,
     pid,
     tid,
@@ -307,23 +271,11 @@ function parseInner(
     errno,
     errnoText,
     action,
-    client: f?.client,
-    server: f?.server,
-    request,
-    method,
-    path,
-    subrequest,
-    upstream,
-    upstreamScheme: upstream === undefined ? undefined : upstreamScheme(upstream),
-    target: found?.target,
-    targetIsGroup: found === undefined ? undefined : found.isGroup,
-    httpHost: f?.host,
-    referrer: f?.referrer,
-    resolver: f?.resolver,
-    bytes: f?.bytes,
-    status: verdict.status,
-    truncated: cutByNginx ? true : undefined,
-  };
+    cutByNginx,
+    inner,
+    fieldsAt,
+    f,
+  );
 }
 
 function closesStderr(inner: string, from: number): boolean {

@@ -1,4 +1,5 @@
 import type { HostBundle } from "../bundle/schema.js";
+import { plainRecord } from "../evidence/nginx-error-record.js";
 
 /**
  * Skews smaller than this are left alone: the measurement itself is only good to about half a round trip,
@@ -28,7 +29,7 @@ const TEXT_FIELDS = new Set(["host", "source", "text", "message", "line"]);
  */
 export function shiftRecord<R extends object>(record: R, ms: number): R {
   if (ms === 0) return record;
-  const out = { ...record } as Record<string, unknown>;
+  const out = { ...plainRecord(record) } as Record<string, unknown>;
   for (const [key, value] of Object.entries(out)) {
     if (typeof value !== "string" || TEXT_FIELDS.has(key) || !INSTANT.test(value)) continue;
     const t = Date.parse(value);

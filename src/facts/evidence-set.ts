@@ -1,6 +1,7 @@
 import type { Bundle, CommandOutput, HostBundle } from "../bundle/schema.js";
 import { formatForAccessLog } from "../evidence/nginx-access.js";
 import { type NginxConf, summarizeConf } from "../evidence/nginx-conf.js";
+import { plainRecord } from "../evidence/nginx-error-record.js";
 import { parsers, type RecordOf } from "../evidence/registry.js";
 import { parseText } from "../evidence/run.js";
 import type { EvidenceKind, ParseContext, RecordBase, Unreadable } from "../evidence/types.js";
@@ -53,7 +54,7 @@ function parseCommand<K extends EvidenceKind>(
   const correction = clockCorrectionMs(host);
   const shifted = correction === 0 ? result.records : result.records.map((r) => shiftRecord(r, correction));
   const parts = command.parts?.length ? command.parts : undefined;
-  const records = parts ? shifted.map((r) => ({ ...r, ...partOf(parts, r.line) })) : shifted;
+  const records = parts ? shifted.map((r) => ({ ...plainRecord(r), ...partOf(parts, r.line) })) : shifted;
   const unreadable = parts
     ? result.unreadable.map((u) => ({ ...u, line: partOf(parts, u.line).line }))
     : result.unreadable;
