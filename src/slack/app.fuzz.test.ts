@@ -110,8 +110,11 @@ function expectSafeReplies(input: string): void {
     expect(t.length).toBeLessThanOrEqual(MAX_REPLY);
     const markup = [...t.matchAll(/<([!@#][^>]*|https?:[^>]*)>/g)].map((m) => m[1]);
     expect(markup.filter((m) => m !== `@${USER}` && !/^#C[A-Z0-9]+$/.test(m ?? ""))).toEqual([]);
-    // Newlines and tabs are the bot's own layout; no other control or invisible character reaches a reply.
-    expect(t.replace(/[\n\t]/g, "")).not.toMatch(/[\p{Cc}\u202e\u200b]/u);
+    // Newlines and tabs are the bot's own layout, and a zero-width space beside a backtick or after an `@` is its
+    // own escape (a ``` that cannot close a code block, an @here that pages no one); no other control or
+    // invisible character reaches a reply.
+    const own = t.replace(/[\n\t]/g, "").replace(/`\u200b|\u200b`|@\u200b/g, "");
+    expect(own).not.toMatch(/[\p{Cc}\u202e\u200b]/u);
     if (input.length > 80) expect(t).not.toContain(input.slice(0, 80));
   }
 }
