@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { casesOf, fixtures } from "../../test/support/fragment-cases.js";
@@ -84,4 +85,16 @@ describe("whole files read as before", () => {
       }
     });
   }
+});
+
+describe("regressions found by longer runs (npm run fuzz)", () => {
+  it("a real line cut inside a field's name, before its colon, keeps its cause", () => {
+    const text = new URL("./__fixtures__/keepalive-race/error.log", import.meta.url);
+    const line = readFileSync(text, "utf8").split("\n")[0] ?? "";
+    const cut = line.slice(0, line.indexOf(", upstream:") + 3);
+    expect(cut.endsWith('HTTP/1.1", u')).toBe(true);
+    const ctx = { host: "h", source: "error.log", utcOffsetMinutes: 0 };
+    const got = parseText(parsers["nginx-error"] as Parser<RecordBase>, `${cut}\n`, ctx).records;
+    expect(got.map((r) => r.cause)).toEqual(["connection_reset"]);
+  });
 });

@@ -201,9 +201,13 @@ function count(text: string, c: string, atMost = Number.POSITIVE_INFINITY): numb
 }
 
 /** Cut at the end: a trailing comma or colon, a quote or parenthesis left open, a pager's `$`. */
+const HALF_FIELD = /, [a-z][a-z/ ]*$/;
+
 function looksCut(text: string): boolean {
   const last = text.charCodeAt(text.length - 1);
   if (last === 44 || last === 58 || last === 36 || last === 32) return true;
+  // A field name cut before its colon (`..., request: "GET / HTTP/1.1", u`).
+  if (last >= 97 && last <= 122 && HALF_FIELD.test(text.slice(-24))) return true;
   if (count(text, '"') % 2 === 1) return true;
   const open = count(text, "(");
   return open > 0 && count(text, ")", open) < open;
