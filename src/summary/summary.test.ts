@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Resvg } from "@resvg/resvg-js";
 import { describe, expect, it } from "vitest";
+import { withoutSpans } from "../../test/hostile/markup.js";
 import { loadBundle } from "../bundle/load.js";
 import type { Bundle } from "../bundle/schema.js";
 import { diagnoseBundle } from "../diagnosis/diagnose.js";
@@ -363,45 +364,6 @@ function hostile(): SummaryInput {
     run.diagnosis = d;
   }
   return input;
-}
-
-/** Inline code spans taken out: a run of N backticks up to the next run of exactly N (CommonMark). */
-function withoutSpans(line: string): string {
-  let out = "";
-  let i = 0;
-  const run = (at: number) => {
-    let n = 0;
-    while (line[at + n] === "`") n++;
-    return n;
-  };
-  while (i < line.length) {
-    if (line[i] === "\\") {
-      out += line.slice(i, i + 2);
-      i += 2;
-      continue;
-    }
-    if (line[i] !== "`") {
-      out += line[i];
-      i++;
-      continue;
-    }
-    const n = run(i);
-    let j = i + n;
-    let close = -1;
-    while (j < line.length) {
-      const m = line[j] === "`" ? run(j) : 0;
-      if (m === n) {
-        close = j;
-        break;
-      }
-      j += Math.max(1, m);
-    }
-    if (close < 0) {
-      out += line.slice(i, i + n);
-      i += n;
-    } else i = close + n;
-  }
-  return out;
 }
 
 /** Markdown with fenced blocks (closed by a fence as long) and code spans taken out. */

@@ -86,7 +86,7 @@ export function mrkdwnProblems(text: string, ownMentions: string[] = [], fences 
 // --- Markdown -----------------------------------------------------------------------------------------
 
 /** A line with inline code spans removed, as CommonMark reads them (a run of n backticks to the next n). */
-function withoutSpans(line: string): string {
+export function withoutSpans(line: string): string {
   let out = "";
   let i = 0;
   const run = (at: number) => {
