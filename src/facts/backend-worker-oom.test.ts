@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { Bundle, CommandOutput } from "../bundle/schema.js";
+import { oneBackendBundle } from "../../test/support/backend-bundle.js";
 import type { EvidenceKind } from "../evidence/types.js";
 import { analyseBackend } from "./backend.js";
 import { emptyCitations } from "./derive.js";
@@ -21,37 +21,11 @@ const BOOT = Date.parse("2026-12-01T10:10:43.600Z") - 4970_601;
 function analyse(kernel: string | undefined, bootMs = BOOT) {
   const commands: [string, EvidenceKind, string][] = [["app-log", "app", fixture("app", "gunicorn-oom.txt")]];
   if (kernel !== undefined) commands.push(["dmesg", "kernel", `${kernel}\n`]);
-  const outputs: CommandOutput[] = commands.map(([id, kind, stdout]) => ({
-    id,
-    kind,
-    source: id,
-    exitCode: 0,
-    stdout,
-    stderr: "",
-    durationMs: 1,
-    truncated: false,
-  }));
-  const bundle: Bundle = {
-    version: 1,
-    service: "checkout",
-    collectedAt: "2026-12-01T10:12:00.000Z",
-    window: { since: "2026-12-01T10:10:00.000Z", until: "2026-12-01T10:12:00.000Z" },
-    backends: [],
-    hosts: [
-      {
-        name: "app-1",
-        address: "127.0.0.11",
-        role: "backend",
-        addresses: [],
-        clock: {
-          now: "2026-12-01T10:12:00.000Z",
-          utcOffsetMinutes: 0,
-          bootTime: new Date(bootMs).toISOString(),
-        },
-        commands: outputs,
-      },
-    ],
-  };
+  const bundle = oneBackendBundle(
+    commands,
+    { since: "2026-12-01T10:10:00.000Z", until: "2026-12-01T10:12:00.000Z" },
+    { bootTime: new Date(bootMs).toISOString() },
+  );
   const set = parseBundle(bundle);
   const cite = emptyCitations();
   const window = { since: Date.parse(bundle.window.since), until: Date.parse(bundle.window.until) };

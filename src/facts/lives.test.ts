@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { Bundle, CommandOutput } from "../bundle/schema.js";
+import { oneBackendBundle } from "../../test/support/backend-bundle.js";
 import type { EvidenceKind } from "../evidence/types.js";
 import { parseBundle, recordsOf } from "./evidence-set.js";
 import { appLogLives, lifeLengths, repeatedLastWords, supervisedLives } from "./lives.js";
@@ -9,36 +9,8 @@ import { windowOf } from "./window.js";
 const fixture = (kind: string, name: string) =>
   readFileSync(new URL(`../evidence/${kind}/__fixtures__/${name}`, import.meta.url), "utf8");
 
-/** A bundle written by hand around real captured outputs (docs/bundle.md): one backend host. */
-function bundleOf(commands: [string, EvidenceKind, string][]): Bundle {
-  const outputs: CommandOutput[] = commands.map(([id, kind, stdout]) => ({
-    id,
-    kind,
-    source: id,
-    exitCode: 0,
-    stdout,
-    stderr: "",
-    durationMs: 1,
-    truncated: false,
-  }));
-  return {
-    version: 1,
-    service: "checkout",
-    collectedAt: "2026-12-01T09:05:00.000Z",
-    window: { since: "2026-12-01T08:55:00.000Z", until: "2026-12-01T09:05:00.000Z" },
-    backends: [],
-    hosts: [
-      {
-        name: "app-1",
-        address: "127.0.0.11",
-        role: "backend",
-        addresses: [],
-        clock: { now: "2026-12-01T09:05:00.000Z", utcOffsetMinutes: 0 },
-        commands: outputs,
-      },
-    ],
-  };
-}
+const WINDOW = { since: "2026-12-01T08:55:00.000Z", until: "2026-12-01T09:05:00.000Z" };
+const bundleOf = (commands: [string, EvidenceKind, string][]) => oneBackendBundle(commands, WINDOW);
 const window = windowOf({ since: "2026-12-01T08:55:00.000Z", until: "2026-12-01T09:05:00.000Z" });
 
 describe("lives, from supervisord 4.2.5's real log", () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { Bundle, CommandOutput } from "../bundle/schema.js";
+import { oneBackendBundle } from "../../test/support/backend-bundle.js";
 import type { EvidenceKind } from "../evidence/types.js";
 import { emptyCitations } from "./derive.js";
 import { parseBundle, recordsOf } from "./evidence-set.js";
@@ -13,33 +13,10 @@ const fixture = (dir: string, name: string) =>
 function analyse(app: string, ps?: string) {
   const commands: [string, EvidenceKind, string][] = [["app-log", "app", fixture("app", app)]];
   if (ps) commands.push(["ps", "ps", fixture("ps", ps)]);
-  const outputs: CommandOutput[] = commands.map(([id, kind, stdout]) => ({
-    id,
-    kind,
-    source: id,
-    exitCode: 0,
-    stdout,
-    stderr: "",
-    durationMs: 1,
-    truncated: false,
-  }));
-  const bundle: Bundle = {
-    version: 1,
-    service: "checkout",
-    collectedAt: "2026-12-01T10:12:00.000Z",
-    window: { since: "2026-12-01T10:00:00.000Z", until: "2026-12-01T10:12:00.000Z" },
-    backends: [],
-    hosts: [
-      {
-        name: "app-1",
-        address: "127.0.0.11",
-        role: "backend",
-        addresses: [],
-        clock: { now: "2026-12-01T10:12:00.000Z", utcOffsetMinutes: 0 },
-        commands: outputs,
-      },
-    ],
-  };
+  const bundle = oneBackendBundle(commands, {
+    since: "2026-12-01T10:00:00.000Z",
+    until: "2026-12-01T10:12:00.000Z",
+  });
   const set = parseBundle(bundle);
   const cite = emptyCitations();
   const facts = analyseRuntime(set, "app-1", recordsOf(set, "app", "app-1"), cite);
