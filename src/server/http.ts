@@ -27,7 +27,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 /** One HTTP server: /healthz (live), /readyz (config, store, Slack), /metrics, Slack's HTTP mode, webhooks. */
 export function createHttpServer(o: HttpOptions): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const handle = async () => {
       if (path === "/healthz" && req.method === "GET") return json(res, 200, { status: "ok" });
@@ -59,4 +59,9 @@ export function createHttpServer(o: HttpOptions): Server {
       else res.destroy();
     });
   });
+  // Kept-alive connections outlive a load balancer's idle timeout (60 s on the common ones): when the server closes
+  // first, a request the balancer sends on that socket at the same moment fails, and Slack or Alertmanager sees a 502.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }

@@ -125,7 +125,10 @@ describe("hostile chat input against the lab's sshd", () => {
             return {
               host: t.host,
               close: () => t.close(),
-              exec: (script, o) => (scripts.push(script), t.exec(script, o)),
+              exec: (script, o) => {
+                scripts.push(script);
+                return t.exec(script, o);
+              },
             };
           },
           now: Date.now,

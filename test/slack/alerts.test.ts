@@ -93,6 +93,7 @@ const am = (b: Serve, body: string, token = TOKEN) =>
 function chunkedPost(port: number, path: string, token: string, bytes: number) {
   return new Promise<{ status: number; error: string }>((resolve, reject) => {
     const req = httpRequestRaw({
+      agent: false,
       host: "127.0.0.1",
       port,
       path,

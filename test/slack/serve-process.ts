@@ -151,7 +151,9 @@ export function httpRequest(
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers },
+      // A connection of its own per request: a kept-alive socket can be closed by serve's keep-alive timer just
+      // as the next request is written ("socket hang up"), and under libfaketime that timer runs ten times fast.
+      { host: "127.0.0.1", port, path, method: opts.method ?? "GET", headers: opts.headers, agent: false },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
