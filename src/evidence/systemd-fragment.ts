@@ -26,7 +26,7 @@ const WORDINGS = [
 const UNIT_BEFORE = /((?:[\w:@.-]|\\x[0-9a-fA-F]{2})+\.service):? $/;
 
 /** The wording inside a fragment, with the unit name in front when the fragment still has it whole. */
-function fromWording(line: string): string | undefined {
+export function fromWording(line: string): string | undefined {
   let at = -1;
   for (const w of WORDINGS) {
     const i = line.indexOf(w);

@@ -5,6 +5,7 @@ import {
   type SystemdShowRecord,
   systemdParser,
 } from "../evidence/systemd.js";
+import { fromWording } from "../evidence/systemd-fragment.js";
 import type { ParseContext } from "../evidence/types.js";
 import { code, WHEN } from "./phrases.js";
 import type { Reading } from "./schema.js";
@@ -16,19 +17,7 @@ import type { Reading } from "./schema.js";
  */
 
 const SYSTEMD_IDENT = /^(?:systemd|init)$/;
-/** Journal wordings, for a fragment that starts inside the line. */
-const WORDINGS = [
-  "Main process exited",
-  "main process exited",
-  "Control process exited",
-  "Failed with result '",
-  "A process of this unit has been killed by the OOM killer",
-  "Scheduled restart job",
-  "Start request repeated too quickly",
-  "hold-off time over",
-  "holdoff time over",
-];
-const UNIT_BEFORE = /((?:[\w:@.-]|\\x[0-9a-fA-F]{2})+\.service):? $/;
+/** The `systemctl show` properties explained here: a show line with any other key is not read as systemd's. */
 const SHOW_KEYS = new Set([
   "Result",
   "NRestarts",
@@ -72,17 +61,6 @@ function speaksForSystemd(r: SystemdRecord, line: string): boolean {
   }
   if (r.event !== "other") return true;
   return r.code !== undefined || BARE_STATUS.test(line.trim());
-}
-
-/** The wording inside a fragment, with the unit name in front when the fragment still has it. */
-function fromWording(line: string): string | undefined {
-  for (const w of WORDINGS) {
-    const at = line.indexOf(w);
-    if (at <= 0) continue;
-    const unit = UNIT_BEFORE.exec(line.slice(0, at))?.[1];
-    return `${unit === undefined ? "" : `${unit}: `}${line.slice(at)}`;
-  }
-  return undefined;
 }
 
 export function readSystemd(line: string, ctx: ParseContext): Reading | undefined {
