@@ -1,5 +1,11 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.js";
+import { Jump, NginxT, SafeText } from "./host-commands.js";
+import { RedactSettings } from "./redact.js";
+import { withoutPrototype } from "./without-prototype.js";
+
+export { nginxTProblem } from "./host-commands.js";
+export { RedactSettings };
 
 /** A duration written as `30m`, `20s`, `500ms`; parsed to milliseconds. */
 export const Duration = z
@@ -9,12 +15,6 @@ export const Duration = z
   })
   .transform((s) => parseDuration(s) ?? 0);
 
-/** Paths and names that end up quoted in shell commands: printable, no newlines, no NUL. */
-const SafeText = z
-  .string()
-  .min(1)
-  .regex(/^[^\n\r\0]+$/, "expected one line of text")
-  .max(4096);
 const AbsPath = SafeText.refine((s) => s.startsWith("/") || s.startsWith("~/"), {
   message: "expected an absolute path",
 });
@@ -27,58 +27,6 @@ const Port = z.number().int().min(1).max(65535);
 const ServiceName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, "expected a service name (lower case letters, digits, . _ -)");
-
-/**
- * The only commands `nginx_t` may name: `[sudo -n] nginx [-p DIR] [-c FILE] -T` (the options in any order), nginx
- * by name or by absolute path. Anything else would run more than a read of the config.
- */
-export function nginxTProblem(argv: readonly string[]): string | undefined {
-  const form = "expected [sudo, -n,] nginx [, -p, DIR] [, -c, FILE], -T with nginx by name or absolute path";
-  const rest = [...argv];
-  if (rest[0] === "sudo") {
-    if (rest[1] !== "-n") return `${form}: sudo must be followed by -n`;
-    rest.splice(0, 2);
-  }
-  const bin = rest.shift() ?? "";
-  if (bin !== "nginx" && !/^(\/[A-Za-z0-9_.+-]+)*\/nginx$/.test(bin)) return `${form}: "${bin}" is not nginx`;
-  const seen = new Set<string>();
-  while (rest.length > 0) {
-    const flag = rest.shift() ?? "";
-    if (seen.has(flag)) return `${form}: ${flag} appears twice`;
-    if (flag !== "-T" && flag !== "-p" && flag !== "-c") return `${form}: "${flag}" is not accepted here`;
-    seen.add(flag);
-    if (flag === "-T") continue;
-    if (!rest.shift()?.startsWith("/")) return `${form}: ${flag} needs an absolute path`;
-  }
-  return seen.has("-T") ? undefined : `${form}: -T is missing`;
-}
-
-const NginxT = z
-  .array(SafeText)
-  .min(1)
-  .superRefine((argv, ctx) => {
-    const problem = nginxTProblem(argv);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  });
-
-/** One hop `[user@]host[:port]` (host a name, an IPv4 address or a bracketed IPv6 one); hops joined by commas. */
-const JUMP_HOP = /^([a-z_][a-z0-9_.-]*@)?([A-Za-z0-9_][A-Za-z0-9_.-]*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/i;
-const hopPortOk = (hop: string): boolean => {
-  const port = /:(\d{1,5})$/.exec(hop)?.[1];
-  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
-};
-const Jump = SafeText.refine((s) => s.split(",").every((hop) => JUMP_HOP.test(hop)), {
-  message:
-    "expected a jump host as [user@]host[:port] (or several joined by commas), not an option or shell text",
-}).refine((s) => s.split(",").every(hopPortOk), { message: "expected a jump host's port to be 1-65535" });
-
-/**
- * Maps looked up by names from chat, webhooks and the command line: without a prototype, so `constructor`
- * or `__proto__` is no service or host (it found Object's members before).
- */
-function withoutPrototype<V>(r: Record<string, V>): Record<string, V> {
-  return Object.assign(Object.create(null) as Record<string, V>, r);
-}
 
 export const SshSettings = z
   .object({
@@ -396,33 +344,6 @@ export const AlertsSettings = z
   })
   .strict();
 export type AlertsSettings = z.infer<typeof AlertsSettings>;
-
-/** A regular expression source that compiles (JavaScript syntax), one line, of bounded length. */
-const RedactPattern = z
-  .string()
-  .min(1, "expected a regular expression, not an empty string")
-  .max(512, "expected a regular expression of at most 512 characters")
-  .regex(/^[^\n\r\0]+$/, "expected a regular expression on one line")
-  .refine(
-    (s) => {
-      try {
-        new RegExp(s, "g");
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    { message: "expected a regular expression that compiles (JavaScript syntax)" },
-  );
-
-/** More values to mask in everything that leaves the bot, beside the built-in secret patterns. */
-export const RedactSettings = z
-  .object({
-    /** Regular expression sources; every match is masked. */
-    patterns: z.array(RedactPattern).max(64, "expected at most 64 patterns").default([]),
-  })
-  .strict();
-export type RedactSettings = z.infer<typeof RedactSettings>;
 
 export const Config = z
   .object({
