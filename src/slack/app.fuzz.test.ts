@@ -10,6 +10,7 @@ import { hostileText, MAX_REPLY, serviceName, windowText } from "../../test/fuzz
 import { expectReferencePlan, referenceScripts } from "../../test/fuzz/plan-reference.js";
 import { plannedScripts } from "../../test/fuzz/script-check.js";
 import { fuzzSettings } from "../../test/support/fuzz.js";
+import { OWN_BREAKS } from "../diagnosis/render/escape.js";
 import { createMetrics } from "../server/metrics.js";
 import { OutboxWriter } from "../server/outbox-writer.js";
 import { SqliteStore } from "../store/sqlite.js";
@@ -113,7 +114,7 @@ function expectSafeReplies(input: string): void {
     // Newlines and tabs are the bot's own layout, and a zero-width space beside a backtick or after an `@` is its
     // own escape (a ``` that cannot close a code block, an @here that pages no one); no other control or
     // invisible character reaches a reply.
-    const own = t.replace(/[\n\t]/g, "").replace(/`\u200b|\u200b`|@\u200b/g, "");
+    const own = t.replace(/[\n\t]/g, "").replace(OWN_BREAKS, "");
     expect(own).not.toMatch(/[\p{Cc}\u202e\u200b]/u);
     if (input.length > 80) expect(t).not.toContain(input.slice(0, 80));
   }

@@ -163,9 +163,14 @@ export function clipMrkdwn(s: string, max: number): string {
   return `${cut}${ticks % 2 === 1 ? "`" : ""}…`;
 }
 
+/** The zero-width space the bot puts in to keep a code block closed or a written-out `@here` from paging. */
+export const ZERO_WIDTH_BREAK = "\u200b";
+/** Where the bot's own zero-width breaks stand in its text: beside a backtick, after an `@`. */
+export const OWN_BREAKS = /`\u200b|\u200b`|@\u200b/g;
+
 /** `@channel`, `@here`, `@everyone` written out do not page anyone (a zero-width space after the `@`). */
 function noBroadcast(s: string): string {
-  return s.replace(/@(channel|here|everyone)\b/gi, "@\u200b$1");
+  return s.replace(/@(channel|here|everyone)\b/gi, `@${ZERO_WIDTH_BREAK}$1`);
 }
 
 /**
@@ -230,9 +235,9 @@ export function evidenceBlock(lines: string[], max = 3000): RichTextBlock {
 export function mrkdwnCodeBlock(lines: string[]): string {
   const body = lines
     .flatMap((l) => l.split("\n"))
-    .map((l) => mrkdwnEntities(forTerminal(l.replace(/\r$/, ""))).replace(/``/g, "``\u200b"))
+    .map((l) => mrkdwnEntities(forTerminal(l.replace(/\r$/, ""))).replace(/``/g, `\`\`${ZERO_WIDTH_BREAK}`))
     .join("\n")
     .trimEnd();
-  const inner = body.startsWith("`") ? `\u200b${body}` : body;
-  return `\`\`\`${inner.endsWith("`") ? `${inner}\u200b` : inner || " "}\`\`\``;
+  const inner = body.startsWith("`") ? `${ZERO_WIDTH_BREAK}${body}` : body;
+  return `\`\`\`${inner.endsWith("`") ? `${inner}${ZERO_WIDTH_BREAK}` : inner || " "}\`\`\``;
 }
