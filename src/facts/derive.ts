@@ -1,28 +1,16 @@
-import { isIP } from "node:net";
-import type { BackendSpec, Bundle, HostBundle } from "../bundle/schema.js";
-import type { NginxAccessRecord } from "../evidence/nginx-access.js";
-import type { ConfLocation, NginxConf } from "../evidence/nginx-conf.js";
-import type { NginxErrorRecord } from "../evidence/nginx-error.js";
+import type { Bundle } from "../bundle/schema.js";
+import type { NginxConf } from "../evidence/nginx-conf.js";
 import { CauseId } from "../evidence/types.js";
 import { endpointOf } from "./address.js";
-import { analyseBackend } from "./backend.js";
 import { clockCorrectionMs } from "./clock.js";
 import { gatewayLogGaps, type LogGap } from "./coverage.js";
-import { type EvidenceRef, type EvidenceSet, parseBundle, recordsOf, refOf } from "./evidence-set.js";
-import { CiteKey, type ErrorCounts, type GatewayFacts, type TargetFacts } from "./schema.js";
-
-export { CiteKey };
-
-import { durationStats } from "./timing.js";
+import { type EvidenceRef, type EvidenceSet, parseBundle, recordsOf } from "./evidence-set.js";
+import { CiteKey, type GatewayFacts } from "./schema.js";
+import { analyseTarget, type FailureLine, type TargetAnalysis, type TargetContext } from "./target-facts.js";
 import { inWindow, type Window, windowOf } from "./window.js";
 
-export type Citations = Record<CiteKey, EvidenceRef[]>;
-
-export interface TargetAnalysis {
-  facts: TargetFacts;
-  errors: ErrorCounts;
-  cite: Citations;
-}
+export { type Citations, emptyCitations, emptyErrorCounts, type TargetAnalysis } from "./target-facts.js";
+export { CiteKey };
 
 export interface HostStatus {
   name: string;
@@ -57,15 +45,6 @@ export interface Facts {
 
 /** Causes that make nginx fail a request to an upstream (the 502 family, plus 504 timeouts). */
 const FAILURE_CAUSES = new Set<string>(CauseId.options.filter((c) => c !== "other"));
-const MAX_CITES = 5;
-
-export function emptyCitations(): Citations {
-  return Object.fromEntries(CiteKey.map((k) => [k, []])) as unknown as Citations;
-}
-
-export function emptyErrorCounts(): ErrorCounts {
-  return Object.fromEntries(CauseId.options.map((c) => [c, 0]));
-}
 
 function hostStatuses(set: EvidenceSet): HostStatus[] {
   return set.bundle.hosts.map((h) => {
@@ -104,120 +83,6 @@ function serviceUpstream(bundle: Bundle, confs: Map<string, NginxConf>): string 
   return "";
 }
 
-/**
- * The backend instance an upstream address belongs to. Inventories name hosts, nginx logs IPs: an instance
- * owns the address when its address, the IPs its name resolved to, or the IPs its host reported match. When
- * an instance on that port has no known IP at all, nobody can say the address is stale.
- */
-function ownerOf(
-  bundle: Bundle,
-  address: string,
-): { host?: HostBundle; placementKnown: boolean; known: boolean } {
-  const ep = endpointOf(address);
-  const hostNamed = (name: string) => bundle.hosts.find((h) => h.name === name);
-  if (ep.kind === "unix") {
-    // A socket path names no host: the instance configured with that socket owns it.
-    const spec = bundle.backends.find((b) => b.socket === ep.host);
-    const host = spec && bundle.hosts.find((h) => h.name === spec.host && h.role === "backend");
-    return host ? { host, placementKnown: false, known: true } : { placementKnown: false, known: true };
-  }
-  if (ep.kind !== "tcp") return { placementKnown: false, known: true };
-  if (bundle.backends.length > 0) {
-    const ips = (b: BackendSpec) =>
-      [b.address, ...(b.addresses ?? []), ...(hostNamed(b.host)?.addresses ?? [])].filter(
-        (a) => isIP(a) !== 0,
-      );
-    const onPort = bundle.backends.filter((b) => b.port === ep.port);
-    const spec = onPort.find((b) => b.address === ep.host || ips(b).includes(ep.host));
-    if (spec) {
-      const host = hostNamed(spec.host);
-      return host ? { host, placementKnown: true, known: true } : { placementKnown: true, known: true };
-    }
-    return { placementKnown: !onPort.some((b) => ips(b).length === 0), known: false };
-  }
-  const backends = bundle.hosts.filter((h) => h.role === "backend");
-  const host = backends.find((h) => h.address === ep.host || h.addresses.includes(ep.host));
-  return host
-    ? { host, placementKnown: true, known: true }
-    : { placementKnown: backends.length > 0, known: false };
-}
-
-function push(list: EvidenceRef[], ref: EvidenceRef): void {
-  if (list.length < MAX_CITES) list.push(ref);
-}
-
-/** Upstream attempts of an access record that went to `address`, with their duration when known. */
-function attemptsTo(r: NginxAccessRecord, address: string): { failed: boolean; seconds: number | null }[] {
-  const out: { failed: boolean; seconds: number | null }[] = [];
-  for (const a of r.upstreams ?? []) {
-    if (a.addr !== address) continue;
-    const failed = a.status === null ? (r.status ?? 0) >= 500 : a.status >= 500;
-    out.push({ failed, seconds: a.responseTime ?? r.requestTime ?? null });
-  }
-  return out;
-}
-
-function targetConfig(
-  confs: Map<string, NginxConf>,
-  upstream: string,
-  address: string,
-): {
-  inConfig: boolean;
-  keepalive: boolean;
-  readTimeout: number;
-  bufferSize: number;
-  pass: string;
-  ref?: EvidenceRef;
-} {
-  let result: ReturnType<typeof targetConfig> = {
-    inConfig: false,
-    keepalive: false,
-    readTimeout: 60,
-    bufferSize: 0,
-    pass: "",
-  };
-  for (const conf of confs.values()) {
-    // A location that passes straight to the address, without an upstream{} group.
-    const direct = conf.servers.flatMap((s) => s.locations).find((l) => l.target === address);
-    if (direct) result.pass = passOf(direct);
-    for (const [name, group] of Object.entries(conf.upstreams)) {
-      if (upstream && name !== upstream) continue;
-      const server = group.servers.find((s) => s.address === address);
-      if (!server) continue;
-      const location = conf.servers.flatMap((s) => s.locations).find((l) => l.upstream === name);
-      result = {
-        inConfig: true,
-        keepalive: (group.keepalive ?? 0) > 0,
-        readTimeout: location?.proxyReadTimeout ?? 60,
-        bufferSize: location?.proxyBufferSize ?? 0,
-        pass: location ? passOf(location) : result.pass,
-      };
-      if (server.source) result.ref = server.source;
-    }
-  }
-  return result;
-}
-
-const PASS_OF_SCHEME: Record<string, string> = {
-  http: "proxy_pass",
-  https: "proxy_pass",
-  fastcgi: "fastcgi_pass",
-  uwsgi: "uwsgi_pass",
-  scgi: "scgi_pass",
-  grpc: "grpc_pass",
-  grpcs: "grpc_pass",
-};
-
-/** The `*_pass` directive a location uses, or "". */
-function passOf(l: ConfLocation): string {
-  if (l.proxyPass !== null) return "proxy_pass";
-  if (l.fastcgiPass !== null) return "fastcgi_pass";
-  if (l.uwsgiPass !== null) return "uwsgi_pass";
-  if (l.scgiPass !== null) return "scgi_pass";
-  if (l.grpcPass !== null) return "grpc_pass";
-  return "";
-}
-
 /** Derive facts per failing upstream target from a bundle. Pure. */
 export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundle)): Facts {
   const window: Window = windowOf(bundle.window);
@@ -226,15 +91,13 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
 
   const errorLines = gateways
     .flatMap((g) => recordsOf(set, "nginx-error", g.name))
-    .filter(
-      (r): r is NginxErrorRecord & { cause: CauseId } => r.cause !== undefined && FAILURE_CAUSES.has(r.cause),
-    )
+    .filter((r): r is FailureLine => r.cause !== undefined && FAILURE_CAUSES.has(r.cause))
     .filter((r) => inWindow(r.time, window));
   const access = gateways
     .flatMap((g) => recordsOf(set, "nginx-access", g.name))
     .filter((r) => inWindow(r.time, window));
 
-  const byTarget = new Map<string, (NginxErrorRecord & { cause: CauseId })[]>();
+  const byTarget = new Map<string, FailureLine[]>();
   for (const r of errorLines) {
     const key = r.target ?? "";
     const list = byTarget.get(key);
@@ -261,84 +124,10 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
   }
   byTarget.delete("");
 
-  const targets: TargetAnalysis[] = [];
-  for (const [address, lines] of [...byTarget].sort(([a], [b]) => a.localeCompare(b))) {
-    const cite = emptyCitations();
-    const errors = emptyErrorCounts();
-    const statuses = new Set<number>();
-    for (const l of lines) {
-      errors[l.cause] = (errors[l.cause] ?? 0) + 1;
-      if (l.status !== undefined) statuses.add(l.status);
-    }
-    cite.errors.push(...representative(lines).map(refOf));
-    const times = lines
-      .map((l) => l.time)
-      .filter((t): t is string => t !== undefined)
-      .sort();
-    const parsed = endpointOf(address);
-    const isGroup =
-      lines.some((l) => l.targetIsGroup === true) ||
-      access.some((r) => r.upstreams?.some((a) => a.addr === address && a.isGroup));
-    const ep = parsed.kind === "group" && !isGroup ? { ...parsed, kind: "name" as const } : parsed;
-    const owner = ownerOf(bundle, address);
-    const conf = targetConfig(set.confs, upstream, address);
-    if (conf.ref) push(cite.config, conf.ref);
-
-    let requests = 0;
-    const failedDurations: number[] = [];
-    let failedRequests = 0;
-    for (const r of access) {
-      const attempts = attemptsTo(r, address);
-      if (attempts.length === 0) continue;
-      requests++;
-      const failed = attempts.find((a) => a.failed);
-      if (failed) {
-        failedRequests++;
-        if (failed.seconds !== null) failedDurations.push(failed.seconds);
-        push(cite.timing, refOf(r));
-      }
-    }
-    const stats = durationStats(failedDurations);
-
-    const firstError = times[0] ?? "";
-    const backend = analyseBackend(set, owner.host, ep, firstError, window, cite);
-    const hostFailure = owner.host?.failure;
-    if (owner.host && hostFailure) {
-      push(cite.host, {
-        host: owner.host.name,
-        source: "ssh",
-        line: 1,
-        text: `${owner.host.name} (${owner.host.address}): ${hostFailure.code}: ${hostFailure.message}`,
-      });
-    }
-
-    const scheme = lines.find((l) => l.upstreamScheme !== undefined)?.upstreamScheme ?? "";
-    const facts: TargetFacts = {
-      address,
-      kind: ep.kind,
-      pass: conf.pass || (PASS_OF_SCHEME[scheme] ?? ""),
-      host: owner.host?.name ?? "",
-      placementKnown: owner.placementKnown,
-      known: owner.known,
-      inConfig: conf.inConfig,
-      reachable: hostFailure === undefined,
-      hostFailure: hostFailure?.code ?? "",
-      ...backend,
-      errorCount: lines.length,
-      firstError,
-      lastError: times[times.length - 1] ?? "",
-      statuses: [...statuses].sort((a, b) => a - b),
-      requests,
-      failedRequests,
-      failedMedianSeconds: stats.median,
-      failedClusterShare: stats.clusterShare,
-      failedFastShare: stats.fastShare,
-      keepalive: conf.keepalive,
-      proxyReadTimeoutSeconds: conf.readTimeout,
-      proxyBufferSize: conf.bufferSize,
-    };
-    targets.push({ facts, errors, cite });
-  }
+  const context: TargetContext = { bundle, set, upstream, window, access };
+  const targets: TargetAnalysis[] = [...byTarget]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([address, lines]) => analyseTarget(context, address, lines));
 
   const gateway: GatewayFacts = {
     hosts: gateways.length,
@@ -368,22 +157,6 @@ export function deriveFacts(bundle: Bundle, set: EvidenceSet = parseBundle(bundl
     unreadable,
     gatewayLogGaps: gatewayLogGaps(bundle),
   };
-}
-
-/** The lines that tell a target's story: the first of each distinct cause in order, then the last line. */
-function representative(lines: NginxErrorRecord[]): NginxErrorRecord[] {
-  const picked: NginxErrorRecord[] = [];
-  const causes = new Set<string>();
-  for (const l of lines) {
-    if (picked.length >= MAX_CITES - 1) break;
-    const key = `${l.cause}|${l.action ?? ""}`;
-    if (causes.has(key)) continue;
-    causes.add(key);
-    picked.push(l);
-  }
-  const last = lines.at(-1);
-  if (last && !picked.includes(last)) picked.push(last);
-  return picked;
 }
 
 /**
