@@ -1,5 +1,6 @@
 import type { Decision, IncidentView } from "../incidents/lifecycle.js";
-import type { Db, Row } from "./postgres-rows.js";
+import type { Db } from "./postgres-db.js";
+import { flag, type Row } from "./rows.js";
 import type { AlertIntake } from "./types.js";
 
 /**
@@ -63,7 +64,7 @@ export async function applyAlertIn(
     view.open = {
       id: openId,
       lastRunAt: (open.last_run_at as number | null) ?? undefined,
-      pendingRun: open.pending_run === true,
+      pendingRun: flag(open.pending_run),
       runActive: v?.run_active === true,
       hasAlert: v?.has_alert === true,
       otherFiring: v?.other_firing ?? 0,

@@ -1,4 +1,3 @@
-import type pg from "pg";
 import type { Action, AlertEvent, Feedback, Incident, OutboxEntry, Run } from "./types.js";
 import {
   Feedback as FeedbackSchema,
@@ -8,16 +7,20 @@ import {
 } from "./types.js";
 
 /**
- * PostgreSQL rows to the store's objects: column for column what sqlite.ts does, except that flags are
- * BOOLEAN here (SQLite: 0/1) and BIGINT arrives as a number (the pool's type parser, see postgres.ts).
+ * Stored rows to the store's objects, for both stores: the two schemas (migrations.ts, migrations-pg.ts) have
+ * the same columns. Where their values differ, a flag is 0/1 in SQLite and a BOOLEAN in PostgreSQL (see
+ * flag()); times and sequence numbers are numbers in both (PostgreSQL's BIGINT through the pool's type
+ * parser, see postgres.ts).
  */
 export type Row = Record<string, unknown>;
 
-/** A pool or one transaction's connection. */
-export type Db = Pick<pg.PoolClient, "query">;
+/** A column's value, NULL as undefined. */
+export const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
-const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
+/** A flag column: SQLite's INTEGER 0/1 or PostgreSQL's BOOLEAN. */
+export const flag = (v: unknown): boolean => v === 1 || v === true;
 
+/** The runs columns a Run is read from (not its diagnosis or bundle). */
 export const RUN_COLUMNS =
   "id, service, since_ms, window_text, requested_by, source, channel, thread_ts, parent_outbox_id, previous_run_id, state, attempts, created_at, started_at, finished_at, duration_ms, hosts, hosts_failed, verdicts, status, error, incident_id, post_policy";
 
@@ -62,7 +65,7 @@ export function outboxFrom(r: Row): OutboxEntry {
     coalesceKey: opt(r.coalesce_key),
     state: r.state,
     attempts: r.attempts,
-    attempted: r.attempted === true,
+    attempted: flag(r.attempted),
     nextAt: r.next_at,
     ts: opt(r.ts),
     error: opt(r.error),
@@ -87,7 +90,7 @@ export function incidentFrom(r: Row): Incident {
     lastRunAt: opt(r.last_run_at),
     lastRunId: opt(r.last_run_id),
     runCount: r.run_count,
-    pendingRun: r.pending_run === true,
+    pendingRun: flag(r.pending_run),
     pendingNotice: opt(r.pending_notice),
     parentOutboxId: r.parent_outbox_id,
   });
