@@ -1,27 +1,24 @@
 import { randomUUID } from "node:crypto";
 import type { App, BlockButtonAction, SlashCommand } from "@slack/bolt";
 import type { Config } from "../config/schema.js";
-import { renderEvidenceReport } from "../diagnosis/render/report.js";
-import type { Diagnosis } from "../diagnosis/types.js";
 import { closestServices, serviceHosts } from "../investigate/investigate.js";
 import type { Logger } from "../server/log.js";
 import type { Metrics } from "../server/metrics.js";
 import type { OutboxWriter } from "../server/outbox-writer.js";
 import { parentIdOf } from "../server/runner.js";
 import type { Run, RunSource, Store } from "../store/types.js";
-import { summaryBlocks } from "../summary/render.js";
-import { Summary as SummarySchema } from "../summary/schema.js";
 import { mayDiagnose, needsLookup, ruleFor } from "./access.js";
 import { MENTION_HELP, parseCommand, parseMention, quoted, type Request, USAGE } from "./command-text.js";
+import { uploadEvidence } from "./evidence.js";
 import {
   ACTIONS,
   investigatingMessage,
-  plainText,
   REACTIONS,
   requester,
   type SlackMessage,
   textMessage,
 } from "./messages.js";
+import { summaryReply } from "./summary.js";
 import type { UsergroupCache } from "./usergroups.js";
 
 export interface BotDeps {
@@ -201,77 +198,8 @@ export function registerHandlers(app: App, deps: BotDeps): void {
     return { run };
   }
 
-  /** Upload the run's masked bundle and its evidence report into the thread, once per run. */
-  async function uploadEvidence(run: Run, user: string): Promise<string | undefined> {
-    if (!run.channel || !run.parentOutboxId) return "This run has no thread to upload into.";
-    if (run.state !== "done") return "The diagnosis is still running: ask again when it has landed.";
-    const id = `${run.id}.evidence`;
-    if (await store.getOutbox(id))
-      return "The full evidence of this run is already in the thread (or on its way).";
-    const [diagnosisJson, bundleJson] = await Promise.all([
-      store.runDiagnosis(run.id),
-      store.runBundle(run.id),
-    ]);
-    if (!diagnosisJson || !bundleJson) return "The evidence of this run was not kept.";
-    const d = JSON.parse(diagnosisJson) as Diagnosis;
-    const base = `why502-${run.service}-${run.id.slice(0, 8)}`;
-    await outbox.add({
-      id,
-      kind: "upload",
-      channel: run.channel,
-      parentId: run.parentOutboxId,
-      runId: run.id,
-      payload: {
-        initial_comment: `Full evidence for ${run.service}, asked by <@${user}>: the collected bundle (secrets masked; replay it with \`why502 diagnose ${run.service} --bundle ${base}.bundle.json\`) and a report with every cited line and the decision path.`,
-        files: [
-          {
-            filename: `${base}.report.md`,
-            title: `why502 ${run.service}: evidence report`,
-            content: renderEvidenceReport(d),
-          },
-          { filename: `${base}.bundle.json`, title: `why502 ${run.service}: bundle`, content: bundleJson },
-        ],
-      },
-    });
-    await store.recordAction({ runId: run.id, user, action: "evidence", at: now() });
-    return undefined;
-  }
-
+  const threadDeps = { config, store, outbox, now };
   const ephemeralId = () => `ephemeral.${randomUUID()}`;
-
-  /**
-   * `/why502 summary <service>` and `@why502 summary`: an open incident says when its summary comes; a
-   * closed one's summary is posted again into its thread.
-   */
-  async function summaryReply(
-    incidentId: string | undefined,
-    service: string | undefined,
-  ): Promise<string | undefined> {
-    let inc = incidentId ? await store.getIncident(incidentId) : undefined;
-    if (!inc && service) {
-      if (!Object.hasOwn(config.services, service)) return `I know no service "${quoted(service)}".`;
-      inc =
-        (await store.openIncident(service)) ??
-        (await store.recentIncidents(500)).find((i) => i.service === service);
-    }
-    if (!inc)
-      return service
-        ? `${quoted(service)} has had no incident yet.`
-        : "This thread has no incident: `/why502 summary <service>`.";
-    if (inc.state === "open")
-      return `The ${inc.service} incident is still open: its summary is posted in its thread when the alert resolves, or when someone presses Resolve there.`;
-    const stored = await store.incidentSummary(inc.id);
-    if (!stored?.summaryJson || !inc.channel)
-      return `The ${inc.service} incident closed without a summary (no channel to post it in).`;
-    const summary = SummarySchema.parse(JSON.parse(stored.summaryJson));
-    await outbox.post(
-      `${inc.id}.summary.${randomUUID()}`,
-      inc.channel,
-      { text: plainText(summary.headline), blocks: summaryBlocks(summary) },
-      { parentId: inc.parentOutboxId },
-    );
-    return undefined;
-  }
 
   app.command("/why502", async ({ command, ack }) => {
     const c = command as SlashCommand;
@@ -280,7 +208,7 @@ export function registerHandlers(app: App, deps: BotDeps): void {
     if (req.kind === "help") return ack({ response_type: "ephemeral", text: await helpText(w) });
     if (req.kind === "summary") {
       await ack();
-      const why = await summaryReply(undefined, req.service);
+      const why = await summaryReply(threadDeps, undefined, req.service);
       if (why) await outbox.ephemeral(ephemeralId(), w.channel, w.user, why);
       return;
     }
@@ -352,13 +280,13 @@ export function registerHandlers(app: App, deps: BotDeps): void {
       case "explain":
         return reply(deps.explain(req.text));
       case "summary": {
-        const why = await summaryReply(run?.incidentId, req.service);
+        const why = await summaryReply(threadDeps, run?.incidentId, req.service);
         if (why) return reply(why);
         return;
       }
       case "evidence": {
         if (!run) return reply("`@why502 evidence` works in the thread of a why502 diagnosis.");
-        const why = await uploadEvidence(run, w.user);
+        const why = await uploadEvidence(threadDeps, run, w.user);
         if (why) return reply(why);
         return;
       }
@@ -410,7 +338,7 @@ export function registerHandlers(app: App, deps: BotDeps): void {
         return;
       }
       case ACTIONS.evidence: {
-        const why = await uploadEvidence(run, user);
+        const why = await uploadEvidence(threadDeps, run, user);
         if (why) return tell(why);
         return;
       }
