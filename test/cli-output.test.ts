@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/main.js";
-import { runMain } from "./support/run-main.js";
+import { capture, runMain } from "./support/run-main.js";
 
 /**
  * `why502` as a process when its output goes away: the reader of a pipe leaves (`| head -1`), the disk is
@@ -107,19 +107,14 @@ function failing(code: string) {
 
 describe("main() when stdout fails", () => {
   const run = async (code: string) => {
-    let stderr = "";
+    const err = capture();
     const status = await main(["--help"], {
       env: {},
       stdin: process.stdin,
       stdout: failing(code),
-      stderr: new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          stderr += chunk.toString();
-          cb();
-        },
-      }),
+      stderr: err.stream,
     });
-    return { status, stderr };
+    return { status, stderr: err.text() };
   };
 
   it("EPIPE is quiet and 141", async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { capture } from "../../test/support/run-main.js";
 import type { Io } from "./io.js";
 import { MAX_LINE_LENGTH, runParse } from "./parse.js";
 
@@ -8,17 +8,6 @@ const fixture = readFileSync(
   new URL("../evidence/__fixtures__/nginx-error/captured-1.22-http.txt", import.meta.url),
   "utf8",
 ).split("\n");
-
-function capture(): { stream: Writable; text: () => string } {
-  const parts: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      parts.push(chunk.toString());
-      cb();
-    },
-  });
-  return { stream, text: () => parts.join("") };
-}
 
 async function parse(
   stdin: AsyncIterable<Buffer>,

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadBundle } from "../../src/bundle/load.js";
 import type { HostBundle } from "../../src/bundle/schema.js";
@@ -11,7 +10,7 @@ import { diagnoseBundle } from "../../src/diagnosis/diagnose.js";
 import { loadPlaybook } from "../../src/playbook/loader.js";
 import { explainForSlack } from "../../src/slack/explain.js";
 import { failedReply, type SlackMessage, summaryClosedMessage } from "../../src/slack/messages.js";
-import { runMain } from "../support/run-main.js";
+import { capture, runMain } from "../support/run-main.js";
 import { HOSTILE, PIECES } from "./corpus.js";
 import { mrkdwnProblems, notVerbatim, slackTexts, terminalProblems } from "./markup.js";
 
@@ -73,22 +72,13 @@ describe("the 'unknown' summary", () => {
 
 describe("host text the CLI prints to a terminal", () => {
   it("the progress line: a failed host's name and detail shown, never obeyed", () => {
-    let text = "";
-    const stderr = Object.assign(
-      new Writable({
-        write(c: Buffer, _e, cb) {
-          text += c.toString();
-          cb();
-        },
-      }),
-      { isTTY: false },
-    );
-    const line = progressLine({ env: {}, stdin: process.stdin, stdout: stderr, stderr }, 2);
+    const err = capture();
+    const line = progressLine({ env: {}, stdin: process.stdin, stdout: err.stream, stderr: err.stream }, 2);
     line.update({ host: `gw ${LINE}`, state: "failed", done: 1, total: 2, detail: HOSTILE });
     line.end();
-    expect(text).toContain("failed: gw ");
-    expect(terminalProblems(text)).toEqual([]);
-    expect(text.trimEnd().split("\n")).toHaveLength(1);
+    expect(err.text()).toContain("failed: gw ");
+    expect(terminalProblems(err.text())).toEqual([]);
+    expect(err.text().trimEnd().split("\n")).toHaveLength(1);
   });
 
   it("check's table: host names, addresses and what the hosts answered, one line each", () => {

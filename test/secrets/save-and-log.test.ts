@@ -1,13 +1,12 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { progressLine } from "../../src/cli/live.js";
 import { redactPatterns } from "../../src/diagnosis/mask.js";
 import { maskedProgress } from "../../src/investigate/investigate.js";
 import { createLogger } from "../../src/server/log.js";
-import { runMain } from "../support/run-main.js";
+import { capture, runMain } from "../support/run-main.js";
 import { CORPUS, CUSTOM_PATTERN, leaks, PLANTED } from "./corpus.js";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -75,36 +74,21 @@ describe("diagnose --save", () => {
 
 describe("a failed host's detail on the progress line", () => {
   it("is masked before it is printed", () => {
-    let text = "";
-    const stderr = Object.assign(
-      new Writable({
-        write(c: Buffer, _e, cb) {
-          text += c.toString();
-          cb();
-        },
-      }),
-      { isTTY: false },
-    );
-    const io = { env: {}, stdin: process.stdin, stdout: stderr, stderr };
+    const err = capture();
+    const io = { env: {}, stdin: process.stdin, stdout: err.stream, stderr: err.stream };
     const line = progressLine(io, 2);
     const update = maskedProgress(line.update, extra);
     for (const [i, p] of CORPUS.entries())
       update?.({ host: `h${i}`, state: "failed", done: 0, total: 0, detail: p.text });
-    expect(text).toContain("failed: h0 (");
-    expect(leaks(text)).toEqual([]);
+    expect(err.text()).toContain("failed: h0 (");
+    expect(leaks(err.text())).toEqual([]);
   });
 });
 
 describe("the server's log", () => {
   it("masks host text in messages, errors and their causes, and replaces credential fields", () => {
-    let text = "";
-    const sink = new Writable({
-      write(c: Buffer, _e, cb) {
-        text += c.toString();
-        cb();
-      },
-    });
-    const log = createLogger("info", sink, extra);
+    const sink = capture();
+    const log = createLogger("info", sink.stream, extra);
     for (const p of CORPUS) {
       const cause = new Error(p.text);
       const e = Object.assign(new Error(`investigation failed: ${p.text}`, { cause }), {
@@ -119,10 +103,15 @@ describe("the server's log", () => {
         "x",
       );
     }
-    expect(text.split("\n").filter(Boolean)).toHaveLength(CORPUS.length * 5);
-    for (const line of text.split("\n").filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
+    expect(sink.text().split("\n").filter(Boolean)).toHaveLength(CORPUS.length * 5);
+    for (const line of sink.text().split("\n").filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
     expect(
-      leaks(text, [...PLANTED, "PlantedHeaderValue01", "PlantedHeaderValue02", "PlantedHeaderValue03"]),
+      leaks(sink.text(), [
+        ...PLANTED,
+        "PlantedHeaderValue01",
+        "PlantedHeaderValue02",
+        "PlantedHeaderValue03",
+      ]),
     ).toEqual([]);
   });
 });

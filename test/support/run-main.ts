@@ -7,7 +7,8 @@ export interface MainResult {
   stderr: string;
 }
 
-function capture(): { stream: Writable & { isTTY: boolean }; text: () => string } {
+/** A stream that keeps what is written to it, not a terminal (`isTTY` false), as a redirected output is. */
+export function capture(): { stream: Writable & { isTTY: boolean }; text: () => string } {
   let text = "";
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
