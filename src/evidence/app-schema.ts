@@ -21,6 +21,17 @@ export const AppSignature = z.enum([
 ]);
 export type AppSignature = z.infer<typeof AppSignature>;
 
+/** The signatures of a crash stack or a runtime's fatal block: the process died of what they say. */
+export const CRASH_STACKS: ReadonlySet<AppSignature> = new Set([
+  "go_panic",
+  "go_fatal",
+  "java_exception",
+  "java_oom",
+  "node_heap_oom",
+  "node_uncaught",
+  "python_traceback",
+]);
+
 /** One stack frame; `raw` only when the frame line could not be split into function, file and line. */
 export const AppFrame = z.object({
   fn: z.string().optional(),

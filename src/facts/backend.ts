@@ -1,4 +1,5 @@
 import type { HostBundle } from "../bundle/schema.js";
+import { CRASH_STACKS } from "../evidence/app-schema.js";
 import type { SystemdRecord } from "../evidence/systemd.js";
 import type { Endpoint } from "./address.js";
 import {
@@ -61,15 +62,6 @@ export type BackendFacts = Pick<
 > &
   RuntimeFacts;
 
-const STACK_SIGNATURES = new Set([
-  "go_panic",
-  "go_fatal",
-  "java_exception",
-  "java_oom",
-  "node_heap_oom",
-  "node_uncaught",
-  "python_traceback",
-]);
 /** How far raw dmesg times (boot time + uptime) may be off wall time. */
 const KERNEL_CLOCK_SLACK_MS = 2_000;
 
@@ -284,7 +276,7 @@ export function analyseBackend(
   }
   if (out.exitSignal === "SEGV") out.segfault = true;
 
-  const stack = [...app].reverse().find((r) => STACK_SIGNATURES.has(r.signature));
+  const stack = [...app].reverse().find((r) => CRASH_STACKS.has(r.signature));
   if (stack) {
     out.crashed = true;
     out.crashSignature = stack.signature;

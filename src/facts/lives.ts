@@ -1,4 +1,5 @@
 import type { AppRecord } from "../evidence/app.js";
+import { CRASH_STACKS } from "../evidence/app-schema.js";
 import { type EvidenceRef, refOf } from "./evidence-set.js";
 import { ms } from "./window.js";
 
@@ -142,16 +143,6 @@ export function lifeLengths(events: LifeEvent[]): number[] {
   return out;
 }
 
-const STACKS = new Set([
-  "go_panic",
-  "go_fatal",
-  "java_exception",
-  "java_oom",
-  "node_heap_oom",
-  "node_uncaught",
-  "python_traceback",
-]);
-
 const FATAL_LEVELS = new Set(["fatal", "critical", "crit", "panic", "emerg", "alert"]);
 
 /**
@@ -160,7 +151,7 @@ const FATAL_LEVELS = new Set(["fatal", "critical", "crit", "panic", "emerg", "al
  * Ordinary errors logged again and again by a process that lives on are not last words.
  */
 function deathWords(r: AppRecord, lastOfLife: boolean): string | undefined {
-  if (STACKS.has(r.signature)) return `${r.signature}: ${r.summary ?? r.errorType ?? ""}`;
+  if (CRASH_STACKS.has(r.signature)) return `${r.signature}: ${r.summary ?? r.errorType ?? ""}`;
   const fatal = r.cause === "log_fatal" || FATAL_LEVELS.has(r.level ?? "");
   if (!fatal && !(lastOfLife && r.fatalCandidate === true)) return undefined;
   const words = r.message ?? r.summary ?? r.text;
@@ -205,7 +196,7 @@ export function repeatedLastWords(app: AppRecord[]): RepeatedWords | undefined {
   }
   if (!best) return undefined;
   const latest = best.at(-1) as AppRecord;
-  const text = STACKS.has(latest.signature)
+  const text = CRASH_STACKS.has(latest.signature)
     ? (latest.summary ?? latest.text)
     : (latest.message ?? latest.text);
   return { text, count: best.length, refs: best.map(refOf), times: best.map((r) => ms(r.time)) };
