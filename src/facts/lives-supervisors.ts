@@ -121,9 +121,9 @@ function pm2Lives(records: Pm2Record[], window: Window): Lives {
       const e = exitOf(r.time, r, false, refOf(r));
       if (e) lives.exits.push(e);
     }
+    // (PM2's give-up line names the script, not the app: supervisedLives picks the lines that are this app's.)
     if (r.event === "gave_up") lives.gaveUp = refOf(r);
   }
-  // PM2 names the script, not the app, when it gives up: it is this app's when it runs that script.
   return lives;
 }
 
