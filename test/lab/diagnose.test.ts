@@ -1,22 +1,13 @@
-import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { diagnoseCli, labPerTest } from "./diagnose-cli.js";
 import { type Lab, startLab } from "./lab.js";
 import { writeLabConfig } from "./lab-config.js";
 import { SCENARIOS, type ScenarioName } from "./lab-info.js";
 import { ensurePm2, Pm2Unreachable } from "./pm2.js";
 import { runScenario, type ScenarioSummary } from "./scenarios.js";
 
-const execFileAsync = promisify(execFile);
-const bin = new URL("../../bin/why502.js", import.meta.url).pathname;
-
-let lab: Lab | undefined;
-afterEach(async () => {
-  const l = lab;
-  lab = undefined;
-  await l?.stop();
-});
+const labs = labPerTest();
 
 interface DiagnosisJson {
   status: string;
@@ -31,14 +22,7 @@ async function diagnose(
   extraInstances: ScenarioSummary["extraInstances"],
 ): Promise<{ diagnosis: DiagnosisJson; stderr: string }> {
   const config = writeLabConfig(l.info, join(l.dir, "why502.yaml"), { extraInstances });
-  const { stdout, stderr } = await execFileAsync(
-    process.execPath,
-    [bin, "diagnose", "checkout", "--config", config, "--since", since, "--json"],
-    {
-      timeout: 60_000,
-    },
-  );
-  return { diagnosis: JSON.parse(stdout) as DiagnosisJson, stderr };
+  return diagnoseCli<DiagnosisJson>(config, since);
 }
 
 describe("why502 diagnose over SSH against the lab", () => {
@@ -53,7 +37,7 @@ describe("why502 diagnose over SSH against the lab", () => {
         );
         if (unreachable) ctx.skip(unreachable);
       }
-      lab = await startLab({ scenario: scenario as ScenarioName });
+      const lab = labs.started(await startLab({ scenario: scenario as ScenarioName }));
       const summary = await runScenario(lab, scenario as ScenarioName);
       const since = new Date(Date.parse(summary.startedAt) - 1000).toISOString();
       const { diagnosis, stderr } = await diagnose(lab, since, summary.extraInstances);

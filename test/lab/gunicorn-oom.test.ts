@@ -1,22 +1,13 @@
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { diagnoseCli, labPerTest } from "./diagnose-cli.js";
 import { gunicornOom } from "./gunicorn-oom.js";
-import { type Lab, startLab } from "./lab.js";
+import { startLab } from "./lab.js";
 import { writeLabConfig } from "./lab-config.js";
 import { alive } from "./procs.js";
 
-const execFileAsync = promisify(execFile);
-const bin = new URL("../../bin/why502.js", import.meta.url).pathname;
-
-let lab: Lab | undefined;
-afterEach(async () => {
-  const l = lab;
-  lab = undefined;
-  await l?.stop();
-});
+const labs = labPerTest();
 
 interface DiagnosisJson {
   verdicts: {
@@ -31,7 +22,7 @@ interface DiagnosisJson {
 describe("gunicorn's worker OOM-killed by the kernel, over real SSH", () => {
   it("gunicorn-oom: oom_killed names the worker, citing the kernel's kill and gunicorn's signal 9", async () => {
     const startedAt = new Date().toISOString();
-    lab = await startLab({ scenario: "gunicorn-oom" });
+    const lab = labs.started(await startLab({ scenario: "gunicorn-oom" }));
     const b = lab.backends[0];
     if (!b) throw new Error("the lab has no backend");
     const { workerPid, masterPid } = await gunicornOom(lab, b);
@@ -39,12 +30,7 @@ describe("gunicorn's worker OOM-killed by the kernel, over real SSH", () => {
 
     const config = writeLabConfig(lab.info, join(lab.dir, "why502.yaml"));
     const since = new Date(Date.parse(startedAt) - 1000).toISOString();
-    const { stdout } = await execFileAsync(
-      process.execPath,
-      [bin, "diagnose", "checkout", "--config", config, "--since", since, "--json"],
-      { timeout: 60_000 },
-    );
-    const diagnosis = JSON.parse(stdout) as DiagnosisJson;
+    const { diagnosis } = await diagnoseCli<DiagnosisJson>(config, since);
     expect(diagnosis.verdicts.map((v) => `${v.target} ${v.cause}`)).toEqual([`${b.info.target} oom_killed`]);
     const v = diagnosis.verdicts[0];
     expect(v?.title).toBe(
@@ -57,8 +43,7 @@ describe("gunicorn's worker OOM-killed by the kernel, over real SSH", () => {
     );
 
     // Everything the lab started is gone once it stops, the memory cgroup too.
-    const l = lab;
-    lab = undefined;
+    const l = labs.release() ?? lab;
     await l.stop();
     expect([masterPid, workerPid, b.info.supervisorPid].filter(alive)).toEqual([]);
     for (const cg of l.info.cgroups) expect(existsSync(cg), cg).toBe(false);

@@ -1,23 +1,14 @@
-import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import type { Bundle } from "../../src/bundle/schema.js";
+import { diagnoseCli, labPerTest } from "./diagnose-cli.js";
 import { type Lab, startLab } from "./lab.js";
 import { labConfig } from "./lab-config.js";
 import { runScenario } from "./scenarios.js";
 
-const execFileAsync = promisify(execFile);
-const bin = new URL("../../bin/why502.js", import.meta.url).pathname;
-
-let lab: Lab | undefined;
-afterEach(async () => {
-  const l = lab;
-  lab = undefined;
-  await l?.stop();
-});
+const labs = labPerTest();
 
 interface ConfigShape {
   services: {
@@ -34,26 +25,17 @@ async function diagnoseWith(l: Lab, since: string, edit: (c: ConfigShape) => voi
   const path = join(l.dir, "why502-modes.yaml");
   writeFileSync(path, stringify(config));
   const save = join(l.dir, "bundle.json");
-  const { stdout } = await execFileAsync(process.execPath, [
-    bin,
-    "diagnose",
-    "checkout",
-    "--config",
-    path,
-    "--since",
-    since,
-    "--json",
+  const { diagnosis } = await diagnoseCli<{ verdicts: { target: string; cause: string }[] }>(path, since, [
     "--save",
     save,
   ]);
-  const diagnosis = JSON.parse(stdout) as { verdicts: { target: string; cause: string }[] };
   const bundle = JSON.parse(readFileSync(save, "utf8")) as Bundle;
   return { verdicts: diagnosis.verdicts.map((v) => `${v.target} ${v.cause}`).sort(), bundle };
 }
 
 describe("inventory modes against the lab", () => {
   it("discover: the log paths come from nginx -T", async () => {
-    lab = await startLab({ scenario: "stale-upstream" });
+    const lab = labs.started(await startLab({ scenario: "stale-upstream" }));
     const summary = await runScenario(lab, "stale-upstream");
     const { verdicts, bundle } = await diagnoseWith(lab, summary.startedAt, (c) => {
       const gw = c.services.checkout.gateways[0];
@@ -76,7 +58,7 @@ describe("inventory modes against the lab", () => {
   });
 
   it("from_upstream: every server of the nginx upstream is asked, and one that does not answer is evidence", async () => {
-    lab = await startLab({ scenario: "stale-upstream" });
+    const lab = labs.started(await startLab({ scenario: "stale-upstream" }));
     const summary = await runScenario(lab, "stale-upstream");
     const { verdicts, bundle } = await diagnoseWith(lab, summary.startedAt, (c) => {
       c.services.checkout.backends = { from_upstream: true, port: 18080 };
@@ -84,9 +66,7 @@ describe("inventory modes against the lab", () => {
     const stale = lab.staleTarget.split(":")[0] ?? "";
     const backendHosts = bundle.hosts.filter((h) => h.role === "backend");
     expect(backendHosts.map((h) => [h.name, h.failure?.code ?? "ok"]).sort()).toEqual(
-      [
-        ...summary.servers.map((s) => [s.split(":")[0], s === lab?.staleTarget ? "unreachable" : "ok"]),
-      ].sort(),
+      [...summary.servers.map((s) => [s.split(":")[0], s === lab.staleTarget ? "unreachable" : "ok"])].sort(),
     );
     // With no instance list there is nothing to call the address stale against: the host not answering is the evidence.
     expect(verdicts).toEqual([`${stale}:18080 host_unreachable`]);

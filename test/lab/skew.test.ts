@@ -1,21 +1,12 @@
-import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
-import { type Lab, startLab } from "./lab.js";
+import { describe, expect, it } from "vitest";
+import { diagnoseCli, labPerTest } from "./diagnose-cli.js";
+import { startLab } from "./lab.js";
 import { writeLabConfig } from "./lab-config.js";
 import { runScenario } from "./scenarios.js";
 import { SKEWED_CASES } from "./skew-cases.js";
 
-const execFileAsync = promisify(execFile);
-const bin = new URL("../../bin/why502.js", import.meta.url).pathname;
-
-let lab: Lab | undefined;
-afterEach(async () => {
-  const l = lab;
-  lab = undefined;
-  await l?.stop();
-});
+const labs = labPerTest();
 
 interface DiagnosisJson {
   status: string;
@@ -28,16 +19,11 @@ interface DiagnosisJson {
 describe("a host whose clock is 10 minutes off gives the verdict it gives in time", () => {
   for (const c of SKEWED_CASES) {
     it(`${c.name}: ${c.skew.host} ${c.skew.seconds > 0 ? "fast" : "slow"}`, async () => {
-      lab = await startLab({ scenario: c.scenario, skew: c.skew });
+      const lab = labs.started(await startLab({ scenario: c.scenario, skew: c.skew }));
       const summary = await runScenario(lab, c.scenario);
       const since = new Date(Date.parse(summary.startedAt) - 1000).toISOString();
       const config = writeLabConfig(lab.info, join(lab.dir, "why502.yaml"));
-      const { stdout } = await execFileAsync(
-        process.execPath,
-        [bin, "diagnose", "checkout", "--config", config, "--since", since, "--json"],
-        { timeout: 60_000 },
-      );
-      const d = JSON.parse(stdout) as DiagnosisJson;
+      const { diagnosis: d } = await diagnoseCli<DiagnosisJson>(config, since);
       const want = summary.expected.map((e) => `${e.target} ${e.verdict}`).sort();
       expect(d.verdicts.map((v) => `${v.target} ${v.cause}`).sort()).toEqual(want);
       expect(d.status).toBe("failing");

@@ -1,23 +1,14 @@
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { diagnoseCli, labPerTest } from "./diagnose-cli.js";
 import { type Lab, startLab } from "./lab.js";
 import { writeLabConfig } from "./lab-config.js";
 import type { ScenarioName } from "./lab-info.js";
 import { runScenario, type ScenarioSummary } from "./scenarios.js";
 import { SOCKET_ERRORS, socketErrorLinesSync } from "./socket.js";
 
-const execFileAsync = promisify(execFile);
-const bin = new URL("../../bin/why502.js", import.meta.url).pathname;
-
-let lab: Lab | undefined;
-afterEach(async () => {
-  const l = lab;
-  lab = undefined;
-  await l?.stop();
-});
+const labs = labPerTest();
 
 interface Verdict {
   target: string;
@@ -35,8 +26,7 @@ interface Diagnosis {
 }
 
 async function run(scenario: ScenarioName): Promise<{ l: Lab; summary: ScenarioSummary; socket: string }> {
-  const l = await startLab({ scenario });
-  lab = l;
+  const l = labs.started(await startLab({ scenario }));
   const summary = await runScenario(l, scenario);
   const socket = l.backends[0]?.info.socket;
   if (socket === undefined) throw new Error("backend 1 does not listen on a socket");
@@ -47,12 +37,7 @@ async function run(scenario: ScenarioName): Promise<{ l: Lab; summary: ScenarioS
 async function diagnose(l: Lab, summary: ScenarioSummary): Promise<Diagnosis> {
   const config = writeLabConfig(l.info, join(l.dir, "why502.yaml"));
   const since = new Date(Date.parse(summary.startedAt) - 1000).toISOString();
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    [bin, "diagnose", "checkout", "--config", config, "--since", since, "--json"],
-    { timeout: 60_000 },
-  );
-  const d = JSON.parse(stdout) as Diagnosis;
+  const { diagnosis: d } = await diagnoseCli<Diagnosis>(config, since);
   expect(d.status).toBe("failing");
   expect(d.hosts.filter((h) => !h.ok)).toEqual([]);
   return d;
