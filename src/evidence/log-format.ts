@@ -25,9 +25,8 @@ type Segment = { kind: "literal"; text: string } | { kind: "variable"; name: str
 const NAME_CHAR = /[A-Za-z0-9_]/;
 const ESCAPE_PREFIX = /^escape=(default|json|none)\s+/;
 
-/** Values that may hold `, ` or ` : ` separated lists (one entry per upstream attempt or proxy hop). */
-const LIST_VARIABLES = new Set([
-  "upstream_addr",
+/** The upstream module's numbers: one per attempt, in a `, ` or ` : ` separated list when several were made. */
+const UPSTREAM_NUMBERS = [
   "upstream_status",
   "upstream_response_time",
   "upstream_connect_time",
@@ -35,6 +34,11 @@ const LIST_VARIABLES = new Set([
   "upstream_response_length",
   "upstream_bytes_received",
   "upstream_bytes_sent",
+];
+/** Values that may hold `, ` or ` : ` separated lists (one entry per upstream attempt or proxy hop). */
+const LIST_VARIABLES = new Set([
+  "upstream_addr",
+  ...UPSTREAM_NUMBERS,
   "upstream_cache_status",
   "http_x_forwarded_for",
   "proxy_add_x_forwarded_for",
@@ -171,13 +175,7 @@ const NUMBERS = new Set([
   "request_length",
   "request_time",
   "msec",
-  "upstream_status",
-  "upstream_response_time",
-  "upstream_connect_time",
-  "upstream_header_time",
-  "upstream_response_length",
-  "upstream_bytes_received",
-  "upstream_bytes_sent",
+  ...UPSTREAM_NUMBERS,
 ]);
 const NUMBER_PATTERN = String.raw`(?:\d+(?:\.\d+)?|-)`;
 /** Empty too: `escape=json` logs an unset value as `""`. */

@@ -54,11 +54,5 @@ export function visible(text: string): string {
   return s.replace(/\t/g, " ").replace(CONTROL, hex).replace(INVISIBLE, hex);
 }
 
-/** At most `max` characters (code points are not split), with `…` when cut. */
-export function clip(s: string, max: number): string {
-  if (s.length <= max) return s;
-  let end = Math.max(0, max - 1);
-  const c = s.charCodeAt(end - 1);
-  if (c >= 0xd800 && c < 0xdc00) end--;
-  return `${s.slice(0, end)}…`;
-}
+/** At most `max` characters, with `…` when cut: the renderers' own clip. */
+export { clip } from "../diagnosis/render/escape.js";
