@@ -1,4 +1,5 @@
 import type { Decision, IncidentView } from "../incidents/lifecycle.js";
+import { alertEventValues, incidentOpenValues } from "./params.js";
 import type { Db } from "./postgres-db.js";
 import { flag, type Row } from "./rows.js";
 import type { AlertIntake } from "./types.js";
@@ -20,19 +21,7 @@ export async function applyAlertIn(
     c.query(
       `INSERT INTO alert_events (received_at, source, status, alert_key, starts_at, ends_at, service, labels, summary, incident_id, outcome)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        intake.receivedAt,
-        a.source,
-        a.status,
-        a.key,
-        a.startsAt ?? null,
-        a.endsAt ?? null,
-        intake.service ?? null,
-        JSON.stringify(a.labels),
-        a.summary ?? null,
-        incidentId ?? null,
-        outcome,
-      ],
+      alertEventValues(intake, incidentId, outcome),
     );
   const service = intake.service;
   if (!service) {
@@ -83,17 +72,7 @@ export async function applyAlertIn(
       await c.query(
         `INSERT INTO incidents (id, service, channel, state, opened_at, first_starts_at, summary, source, last_firing_at, pending_run, parent_outbox_id)
          VALUES ($1, $2, $3, 'open', $4, $5, $6, $7, $8, true, $9)`,
-        [
-          id,
-          service,
-          intake.channel ?? null,
-          now,
-          a.startsAt ?? null,
-          a.summary ?? null,
-          a.source,
-          now,
-          `${id}.parent`,
-        ],
+        incidentOpenValues(intake, service),
       );
       await upsertAlert(id, "firing");
       await record("opened", id);

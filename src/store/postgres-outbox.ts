@@ -1,6 +1,7 @@
 /** The outbox on PostgreSQL: messages to Slack, claimed under a lease (see PostgresStore). */
 
 import type pg from "pg";
+import { outboxInsertValues } from "./params.js";
 import { type Db, LOCK, transaction } from "./postgres-db.js";
 import { outboxFrom, type Row } from "./rows.js";
 import type { NewOutbox, OutboxEntry } from "./types.js";
@@ -11,18 +12,7 @@ export async function enqueue(pool: pg.Pool, e: NewOutbox, now: number): Promise
     db.query(
       `INSERT INTO outbox (id, run_id, kind, channel, parent_id, target_id, payload, coalesce_key, next_at, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-      [
-        e.id,
-        e.runId ?? null,
-        e.kind,
-        e.channel,
-        e.parentId ?? null,
-        e.targetId ?? null,
-        JSON.stringify(e.payload),
-        coalesceKey ?? null,
-        e.nextAt ?? now,
-        now,
-      ],
+      outboxInsertValues(e, now),
     );
   if (!coalesceKey) {
     await insert(pool);

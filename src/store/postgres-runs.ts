@@ -3,6 +3,7 @@
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import type pg from "pg";
+import { runInsertValues } from "./params.js";
 import { type Db, lockService, transaction } from "./postgres-db.js";
 import { actionFrom, feedbackFrom, type Row, RUN_COLUMNS, runFrom } from "./rows.js";
 import type { Action, Feedback, NewRun, Run, RunResult } from "./types.js";
@@ -15,22 +16,7 @@ export async function insertRun(db: Db, run: NewRun, now: number): Promise<boole
     `INSERT INTO runs (id, service, since_ms, window_text, requested_by, source, channel, thread_ts,
        parent_outbox_id, previous_run_id, state, created_at, hosts, incident_id, post_policy)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
-    [
-      run.id,
-      run.service,
-      run.sinceMs,
-      run.windowText,
-      run.requestedBy,
-      run.source,
-      run.channel ?? null,
-      run.threadTs ?? null,
-      run.parentOutboxId ?? null,
-      run.previousRunId ?? null,
-      now,
-      JSON.stringify(run.hosts ?? []),
-      run.incidentId ?? null,
-      run.postPolicy ?? "always",
-    ],
+    runInsertValues(run, now),
   );
   return r.rowCount === 1;
 }

@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
 import type { Decision, IncidentView } from "../incidents/lifecycle.js";
+import { alertEventValues, incidentOpenValues } from "./params.js";
 import { flag, opt, type Row } from "./rows.js";
 import type { AlertIntake } from "./types.js";
 
@@ -20,19 +21,7 @@ export async function applyAlertIn(
         `INSERT INTO alert_events (received_at, source, status, alert_key, starts_at, ends_at, service, labels, summary, incident_id, outcome)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(
-        intake.receivedAt,
-        a.source,
-        a.status,
-        a.key,
-        a.startsAt ?? null,
-        a.endsAt ?? null,
-        intake.service ?? null,
-        JSON.stringify(a.labels),
-        a.summary ?? null,
-        incidentId ?? null,
-        outcome,
-      );
+      .run(...alertEventValues(intake, incidentId, outcome));
   const tx = db.transaction((): { decision: Decision; incidentId?: string } => {
     const service = intake.service;
     if (!service) {
@@ -94,17 +83,7 @@ export async function applyAlertIn(
         db.prepare(
           `INSERT INTO incidents (id, service, channel, state, opened_at, first_starts_at, summary, source, last_firing_at, pending_run, parent_outbox_id)
              VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, 1, ?)`,
-        ).run(
-          id,
-          service,
-          intake.channel ?? null,
-          now,
-          a.startsAt ?? null,
-          a.summary ?? null,
-          a.source,
-          now,
-          `${id}.parent`,
-        );
+        ).run(...incidentOpenValues(intake, service));
         upsertAlert(id, "firing");
         record("opened", id);
         return { decision, incidentId: id };

@@ -2,7 +2,7 @@
 
 import type Database from "better-sqlite3";
 import { alertEventFrom, incidentFrom, opt, type Row } from "./rows.js";
-import { getRun, insertRun } from "./sqlite-runs.js";
+import { insertRun, runById } from "./sqlite-runs.js";
 import type { AlertEvent, Incident, NewRun, Run } from "./types.js";
 
 export async function getIncident(db: Database.Database, id: string): Promise<Incident | undefined> {
@@ -37,9 +37,7 @@ export async function startIncidentRun(
       "UPDATE incidents SET pending_run = 0, last_run_at = ?, last_run_id = ?, run_count = run_count + 1 WHERE id = ? AND pending_run = 1",
     ).run(now, run.id, incidentId);
   })();
-  const created = await getRun(db, run.id);
-  if (!created) throw new Error(`run ${run.id} was not stored`);
-  return created;
+  return runById(db, run.id);
 }
 
 export async function linkRunToIncident(

@@ -1,6 +1,7 @@
 /** The outbox in SQLite: messages to Slack, claimed under a lease (see SqliteStore). */
 
 import type Database from "better-sqlite3";
+import { outboxInsertValues } from "./params.js";
 import { outboxFrom, type Row } from "./rows.js";
 import type { NewOutbox, OutboxEntry } from "./types.js";
 
@@ -18,18 +19,7 @@ export async function enqueue(db: Database.Database, e: NewOutbox, now: number):
     db.prepare(
       `INSERT INTO outbox (id, run_id, kind, channel, parent_id, target_id, payload, coalesce_key, next_at, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-    ).run(
-      e.id,
-      e.runId ?? null,
-      e.kind,
-      e.channel,
-      e.parentId ?? null,
-      e.targetId ?? null,
-      JSON.stringify(e.payload),
-      e.coalesceKey ?? null,
-      e.nextAt ?? now,
-      now,
-    );
+    ).run(...outboxInsertValues(e, now));
     return e.id;
   });
   const id = tx.immediate();

@@ -3,6 +3,7 @@
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import type Database from "better-sqlite3";
+import { runInsertValues } from "./params.js";
 import { actionFrom, feedbackFrom, opt, type Row, RUN_COLUMNS, runFrom } from "./rows.js";
 import type { Action, Feedback, NewRun, Run, RunResult } from "./types.js";
 
@@ -17,30 +18,20 @@ export function insertRun(db: Database.Database, run: NewRun, now: number): bool
          parent_outbox_id, previous_run_id, state, created_at, hosts, incident_id, post_policy)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
       )
-      .run(
-        run.id,
-        run.service,
-        run.sinceMs,
-        run.windowText,
-        run.requestedBy,
-        run.source,
-        run.channel ?? null,
-        run.threadTs ?? null,
-        run.parentOutboxId ?? null,
-        run.previousRunId ?? null,
-        now,
-        JSON.stringify(run.hosts ?? []),
-        run.incidentId ?? null,
-        run.postPolicy ?? "always",
-      ).changes === 1
+      .run(...runInsertValues(run, now)).changes === 1
   );
+}
+
+/** The stored run; throws when there is none. */
+export async function runById(db: Database.Database, id: string): Promise<Run> {
+  const stored = await getRun(db, id);
+  if (!stored) throw new Error(`run ${id} was not stored`);
+  return stored;
 }
 
 export async function createRun(db: Database.Database, run: NewRun, now: number): Promise<Run> {
   insertRun(db, run, now);
-  const created = await getRun(db, run.id);
-  if (!created) throw new Error(`run ${run.id} was not stored`);
-  return created;
+  return runById(db, run.id);
 }
 
 export async function createRunIfIdle(
@@ -59,9 +50,7 @@ export async function createRunIfIdle(
     return { id: run.id, created: true };
   });
   const r = tx.immediate();
-  const stored = await getRun(db, r.id);
-  if (!stored) throw new Error(`run ${r.id} was not stored`);
-  return { run: stored, created: r.created };
+  return { run: await runById(db, r.id), created: r.created };
 }
 
 export async function getRun(db: Database.Database, id: string): Promise<Run | undefined> {
