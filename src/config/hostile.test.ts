@@ -2,21 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { UserError } from "../errors.js";
+import { userErrorOf } from "../../test/support/user-error.js";
 import { YAML_LIMITS } from "../yaml-document.js";
 import { loadConfig, parseConfig } from "./load.js";
 
 const service = "services:\n  a:\n    gateways: [{ host: gw1 }]\n    backends: { from_upstream: true }\n";
 
-function errorOf(text: string): string {
-  try {
-    parseConfig(text, "why502.yaml");
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    return (e as Error).message;
-  }
-  throw new Error("expected the config to be rejected");
-}
+const errorOf = (text: string) => userErrorOf(() => parseConfig(text, "why502.yaml"), "config");
 
 /** Ten anchors, each a list of ten aliases of the one before: 10^10 values written out. */
 function aliasBomb(): string {

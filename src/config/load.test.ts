@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { UserError } from "../errors.js";
+import { userErrorOf } from "../../test/support/user-error.js";
 import { parseConfig } from "./load.js";
 
 const good = `
@@ -27,15 +27,7 @@ services:
           port: 8081
 `;
 
-function errorOf(text: string): string {
-  try {
-    parseConfig(text, "why502.yaml");
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    return (e as Error).message;
-  }
-  throw new Error("expected the config to be rejected");
-}
+const errorOf = (text: string) => userErrorOf(() => parseConfig(text, "why502.yaml"), "config");
 
 describe("config", () => {
   it("reads a typical setup with defaults filled in", () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { userErrorOf } from "../../test/support/user-error.js";
 import { loadBundle } from "../bundle/load.js";
 import { diagnoseBundle } from "../diagnosis/diagnose.js";
 import { UserError } from "../errors.js";
@@ -11,15 +12,7 @@ const root = new URL("../../", import.meta.url).pathname;
 const good = readFileSync(`${root}playbooks/why502.yaml`, "utf8");
 const SHOW = `string(int(target.errorCount)) + " errors, statuses " + target.statuses.map(s, string(int(s))).join(", ")`;
 
-function errorOf(text: string): string {
-  try {
-    parsePlaybook(text, "pb.yaml");
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    return (e as Error).message;
-  }
-  throw new Error("expected the playbook to be rejected");
-}
+const errorOf = (text: string) => userErrorOf(() => parsePlaybook(text, "pb.yaml"), "playbook");
 
 /** The built-in playbook with the first step's `show` replaced. */
 const withShow = (expr: string) => good.replace(SHOW, expr.replace(/\n/g, " "));

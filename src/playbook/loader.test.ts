@@ -1,20 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { UserError } from "../errors.js";
+import { userErrorOf } from "../../test/support/user-error.js";
 import { parsePlaybook } from "./loader.js";
 
 const file = new URL("../../playbooks/why502.yaml", import.meta.url);
 const good = readFileSync(file, "utf8");
 
-function errorOf(text: string): string {
-  try {
-    parsePlaybook(text, "pb.yaml");
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    return (e as Error).message;
-  }
-  throw new Error("expected the playbook to be rejected");
-}
+const errorOf = (text: string) => userErrorOf(() => parsePlaybook(text, "pb.yaml"), "playbook");
 
 describe("playbook loader", () => {
   it("loads the built-in playbook with every step and verdict checked", () => {
