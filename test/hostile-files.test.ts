@@ -1,17 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runMain } from "./support/run-main.js";
+import { tempFiles } from "./support/temp-files.js";
 
-const dir = mkdtempSync(join(tmpdir(), "why502-hostile-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const { file } = tempFiles("why502-hostile-");
 
 /** Ten anchors, each a list of ten aliases of the one before: 10^10 values written out. */
 function aliasBomb(key: string): string {

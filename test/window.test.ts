@@ -1,18 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
 import { type MainResult, runMain } from "./support/run-main.js";
+import { tempFiles } from "./support/temp-files.js";
 
 const root = new URL("../", import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), "why502-window-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-}
+const { file } = tempFiles("why502-window-");
 
 /** Hosts that are never asked: every window below is refused before collection starts. */
 const config = (defaults = "") => `

@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { tempFiles } from "../../test/support/temp-files.js";
 import { userErrorOf } from "../../test/support/user-error.js";
 import { YAML_LIMITS } from "../yaml-document.js";
 import { loadConfig, parseConfig } from "./load.js";
@@ -23,8 +21,7 @@ function aliasBomb(): string {
 }
 
 describe("config files an attacker or an unlucky day would write", () => {
-  const dir = mkdtempSync(join(tmpdir(), "why502-config-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const { file } = tempFiles("why502-config-");
 
   it("refuses an alias bomb at the alias that crosses the limit", () => {
     // An alias of l3 stands for 11,111 values (lists count too); with those of l1 to l3 before it, the count
@@ -65,11 +62,10 @@ describe("config files an attacker or an unlucky day would write", () => {
   });
 
   it("refuses a file over the size limit without reading it, saying the limit", () => {
-    const path = join(dir, "big.yaml");
     let text = `${service}hosts:\n`;
     for (let i = 0; text.length < 4 * 1024 * 1024; i++)
       text += `  host-${i}: { address: 10.0.${i % 250}.1 }\n`;
-    writeFileSync(path, text);
+    const path = file("big.yaml", text);
     const size = Buffer.byteLength(text);
     expect(() => loadConfig(path)).toThrow(
       `${path}: the config has ${size} bytes, more than the ${YAML_LIMITS.maxBytes} (1 MiB) a config may have.`,
