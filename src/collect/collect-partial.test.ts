@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
+import { describe, expect, it } from "vitest";
+import { localCheckoutConfig } from "../../test/support/local-checkout.js";
 import { nginxLine, wall } from "../../test/support/run-script.js";
-import { parseConfig } from "../config/load.js";
+import { tempFiles } from "../../test/support/temp-files.js";
 import { deriveFacts } from "../facts/derive.js";
 import { collect } from "./collect.js";
 import { type ResolvedHost, resolveHost } from "./hosts.js";
@@ -14,8 +13,7 @@ import { type Transport, TransportError } from "./transport.js";
 // A connection lost in the middle of a host's script: the sections that arrived before are kept, the host is
 // marked partial with the loss said, and the section it was in and the ones after it say why they are empty.
 
-const dir = mkdtempSync(join(tmpdir(), "why502-partial-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir } = tempFiles("why502-partial-");
 
 const NONCE = "PartialN0nce00000001";
 
@@ -46,18 +44,7 @@ function setup() {
   const errorLog = join(dir, "error.log");
   writeFileSync(errorLog, nginxLine(wall(now - 30, new Date().getTimezoneOffset() * -1), 1));
   writeFileSync(join(dir, "access.log"), "");
-  const config = parseConfig(
-    stringify({
-      hosts: { gw: { local: true }, be1: { local: true } },
-      services: {
-        checkout: {
-          gateways: [{ host: "gw", error_log: errorLog, access_log: join(dir, "access.log") }],
-          backends: { port: 9000, instances: [{ host: "be1" }] },
-        },
-      },
-    }),
-    "why502.yaml",
-  );
+  const config = localCheckoutConfig(errorLog, join(dir, "access.log"));
   return { config, now };
 }
 

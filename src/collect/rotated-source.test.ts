@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { afterAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
+import { describe, expect, it } from "vitest";
+import { localCheckoutConfig } from "../../test/support/local-checkout.js";
+import { rotatedLog } from "../../test/support/rotated-log.js";
 import { collect as collectScript, logWin, nginxLine, TRACE, wall } from "../../test/support/run-script.js";
-import { parseConfig } from "../config/load.js";
+import { tempFiles } from "../../test/support/temp-files.js";
 import { deriveFacts } from "../facts/derive.js";
 import { collect } from "./collect.js";
 import { resolveHost } from "./hosts.js";
@@ -14,17 +14,11 @@ import { LocalTransport } from "./local-transport.js";
 // Lines read from a rotated file are cited with that file's name: the log window says which file each run of
 // its lines came from (parts=), and the evidence takes its source from there.
 
-const dir = mkdtempSync(join(tmpdir(), "why502-rotated-source-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir } = tempFiles("why502-rotated-source-");
 
 const T0 = Date.UTC(2026, 10, 24, 0, 0, 0) / 1000;
 const lines = (text: string) => text.split("\n").length - 1;
-const block = (from: number, n: number) =>
-  Array.from(
-    { length: n },
-    (_, i) => nginxLine(wall(T0 + from + i, 0), from + i) + (i % 97 === 0 ? TRACE : ""),
-  ).join("");
-const from = (text: string, since: number) => text.slice(text.indexOf(wall(T0 + since, 0)));
+const { block, from } = rotatedLog(T0);
 
 describe("the log window says which file each run of lines came from", () => {
   it("through .2.gz, .1 and the log itself, oldest first, with their line counts", async () => {
@@ -88,18 +82,7 @@ describe("evidence from a rotated file names it", () => {
     );
     writeFileSync(errorLog, line(30, 3, "http://172.21.0.20:9000/"));
     writeFileSync(join(logs, "access.log"), "");
-    const config = parseConfig(
-      stringify({
-        hosts: { gw: { local: true }, be1: { local: true } },
-        services: {
-          checkout: {
-            gateways: [{ host: "gw", error_log: errorLog, access_log: join(logs, "access.log") }],
-            backends: { port: 9000, instances: [{ host: "be1" }] },
-          },
-        },
-      }),
-      "why502.yaml",
-    );
+    const config = localCheckoutConfig(errorLog, join(logs, "access.log"));
     const bundle = await collect(
       config,
       { service: "checkout", sinceMs: (now - 300) * 1000 },

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { collect, logWin, nginxLine, TRACE, wall } from "../../test/support/run-script.js";
+import { rotatedLog } from "../../test/support/rotated-log.js";
+import { collect, logWin } from "../../test/support/run-script.js";
 
 // A log rotated (renamed to .1, a new empty file in its place, as logrotate does) while the log window reads
 // it. The rotation is made by stand-ins for `dd` and `ls`, the tools the window calls between opening a file
@@ -13,12 +14,7 @@ import { collect, logWin, nginxLine, TRACE, wall } from "../../test/support/run-
 
 const T0 = Date.UTC(2026, 10, 24, 0, 0, 0) / 1000;
 const env = { TZ: "UTC" };
-const block = (from: number, n: number) =>
-  Array.from(
-    { length: n },
-    (_, i) => nginxLine(wall(T0 + from + i, 0), from + i) + (i % 97 === 0 ? TRACE : ""),
-  ).join("");
-const from = (text: string, since: number) => text.slice(text.indexOf(wall(T0 + since, 0)));
+const { block, from } = rotatedLog(T0);
 
 let dir: string;
 beforeAll(() => {

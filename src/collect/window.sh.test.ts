@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rotatedLog } from "../../test/support/rotated-log.js";
 import { collect, keyOf, logWin, nginxLine, TRACE, wall } from "../../test/support/run-script.js";
 import { shQuote } from "./shell-quote.js";
 import { AWK_TIME } from "./window.sh.js";
@@ -190,16 +191,7 @@ describe("log-window: rotated files", () => {
   const T0 = Date.UTC(2026, 10, 24, 0, 0, 0) / 1000;
   const env = { TZ: "UTC" };
   let base: string;
-  const block = (from: number, n: number) =>
-    Array.from(
-      { length: n },
-      (_, i) => nginxLine(wall(T0 + from + i, 0), from + i) + (i % 97 === 0 ? TRACE : ""),
-    ).join("");
-  const part = (from: number, n: number, since: number) => {
-    const lines = block(from, n);
-    const at = lines.indexOf(wall(T0 + since, 0));
-    return at < 0 ? (since < from ? lines : "") : lines.slice(at);
-  };
+  const { block, part } = rotatedLog(T0);
 
   beforeAll(() => {
     base = join(dir, "rot", "error.log");
@@ -268,16 +260,7 @@ describe("log-window: rotated files", () => {
 describe("log-window: rotated files with date suffixes (logrotate dateext)", () => {
   const T0 = Date.UTC(2026, 10, 22, 0, 0, 0) / 1000;
   const env = { TZ: "UTC" };
-  const block = (from: number, n: number) =>
-    Array.from(
-      { length: n },
-      (_, i) => nginxLine(wall(T0 + from + i, 0), from + i) + (i % 97 === 0 ? TRACE : ""),
-    ).join("");
-  const part = (from: number, n: number, since: number) => {
-    const lines = block(from, n);
-    const at = lines.indexOf(wall(T0 + since, 0));
-    return at < 0 ? (since < from ? lines : "") : lines.slice(at);
-  };
+  const { block, part } = rotatedLog(T0);
   const folder = (name: string) => {
     const d = join(dir, name);
     mkdirSync(d);
