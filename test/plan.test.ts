@@ -55,6 +55,40 @@ describe("why502 plan", () => {
     );
   });
 
+  it("shows the access-log count an incident's summary runs on each gateway: exactly when the config names the format", async () => {
+    const path = join(dir, "why502.yaml");
+    writeFileSync(path, config);
+    const discovered = await run(["plan", "checkout", "--config", path]);
+    expect(discovered.stdout).toContain(
+      "  when an incident closes, for its summary: [nginx-access-aggregate] count /var/log/nginx/access.log (and rotated files) per UTC minute, status and upstream over the incident with awk on the host, by its log_format from nginx -T; only the counts are sent (at most 20000 keys, 2097152 bytes, 90 s)",
+    );
+    const combined =
+      '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $upstream_addr';
+    writeFileSync(
+      path,
+      config.replace(
+        "access_log: /var/log/nginx/access.log",
+        `access_log: /var/log/nginx/access.log\n        log_format: '${combined}'`,
+      ),
+    );
+    const exact = await run(["plan", "checkout", "--config", path]);
+    expect(exact.code).toBe(0);
+    expect(exact.stdout).toContain(
+      "  when an incident closes, for its summary: [nginx-access-aggregate] count /var/log/nginx/access.log (and rotated files) per UTC minute, status and upstream over the incident with awk on the host; only the counts are sent (at most 20000 keys, 2097152 bytes, 90 s)",
+    );
+    writeFileSync(
+      path,
+      config.replace(
+        "access_log: /var/log/nginx/access.log",
+        "access_log: /var/log/nginx/access.log\n        log_format: '$remote_addr $request'",
+      ),
+    );
+    const uncountable = await run(["plan", "checkout", "--config", path]);
+    expect(uncountable.stdout).toMatch(
+      /when an incident closes, for its summary: no count: the log_format of \/var\/log\/nginx\/access\.log cannot be counted \(.+\)/,
+    );
+  });
+
   it("names the service it does not know, and the ones it does", async () => {
     writeFileSync(join(dir, "why502.yaml"), config);
     const r = await run(["plan", "payments", "--config", join(dir, "why502.yaml")]);

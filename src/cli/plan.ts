@@ -1,6 +1,13 @@
 import { parseArgs } from "node:util";
+import {
+  AGGREGATE_MAX_BYTES,
+  AGGREGATE_MAX_KEYS,
+  AGGREGATE_TIMEOUT_SECONDS,
+  aggregateSection,
+} from "../collect/aggregate-plan.js";
 import { resolveHost } from "../collect/hosts.js";
 import { backendSections, configuredBackends, gatewaySections } from "../collect/plan.js";
+import type { Gateway } from "../config/schema.js";
 import { UserError } from "../errors.js";
 import { hostEnv } from "../investigate/hosts-env.js";
 import type { Io } from "./io.js";
@@ -10,6 +17,31 @@ export const planHelp = `Usage: why502 plan <service> [--config FILE] [--since W
 
 Prints exactly which read-only commands diagnose would run, on which hosts, as which user. Nothing is run.
 `;
+
+/**
+ * What an incident's summary runs on a gateway when the incident closes: the access-log count, exactly when
+ * the config names the log and its format, else as the template with what nginx -T will name.
+ */
+function summaryCount(g: Gateway, sinceSeconds: number, nowSeconds: number): string {
+  const when = "when an incident closes, for its summary:";
+  if (g.access_log !== "discover" && g.log_format !== undefined) {
+    const s = aggregateSection({
+      path: g.access_log,
+      format: g.log_format,
+      sinceEpochSeconds: sinceSeconds,
+      untilEpochSeconds: nowSeconds,
+    });
+    if ("error" in s)
+      return `  ${when} no count: the log_format of ${g.access_log} cannot be counted (${s.error})\n`;
+    return `  ${when} [${s.template}] ${s.display.replace(/ from \S+ to \S+ /, " over the incident ")}\n`;
+  }
+  const log = g.access_log === "discover" ? "the access log nginx -T names" : g.access_log;
+  return (
+    `  ${when} [nginx-access-aggregate] count ${log} (and rotated files) per UTC minute, status and upstream ` +
+    `over the incident with awk on the host, by its log_format from nginx -T; only the counts are sent ` +
+    `(at most ${AGGREGATE_MAX_KEYS} keys, ${AGGREGATE_MAX_BYTES} bytes, ${AGGREGATE_TIMEOUT_SECONDS} s)\n`
+  );
+}
 
 export async function runPlan(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -48,6 +80,7 @@ export async function runPlan(args: string[], io: Io): Promise<number> {
     if (g.error_log === "discover" || g.access_log === "discover") {
       io.stdout.write("  then the error and access logs that nginx -T names, read from the window start\n");
     }
+    io.stdout.write(summaryCount(g, since, Math.floor(Date.now() / 1000)));
   }
   for (const b of configuredBackends(config, service)) {
     io.stdout.write(`backend ${where(b.host)}\n`);
