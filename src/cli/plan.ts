@@ -15,7 +15,8 @@ import { loadLiveConfig, sinceMs } from "./live.js";
 
 export const planHelp = `Usage: why502 plan <service> [--config FILE] [--since WHEN]
 
-Prints exactly which read-only commands diagnose would run, on which hosts, as which user. Nothing is run.
+Prints exactly which read-only commands diagnose would run, on which hosts, as which user, and the
+access-log count an incident's summary runs on each gateway. Nothing is run.
 `;
 
 /**
