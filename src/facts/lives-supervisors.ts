@@ -3,7 +3,7 @@ import type { DockerRecord } from "../evidence/docker/docker.js";
 import type { Pm2Record } from "../evidence/pm2/pm2.js";
 import type { SupervisordRecord } from "../evidence/supervisord/supervisord.js";
 import type { SystemdRecord } from "../evidence/systemd.js";
-import type { Endpoint } from "./address.js";
+import { type Endpoint, sameSocket } from "./address.js";
 import { type EvidenceRef, type EvidenceSet, recordsOf, refOf } from "./evidence-set.js";
 import type { Exit, Lives } from "./lives.js";
 import { inWindow, ms, type Window } from "./window.js";
@@ -60,7 +60,7 @@ export function programOf(bundle: Bundle, host: string, ep: Endpoint): string | 
   const specs = bundle.backends.filter((b) => b.host === host);
   const spec =
     specs.find((b) =>
-      ep.kind === "unix" ? b.socket === ep.host : ep.kind !== "tcp" || b.port === ep.port,
+      ep.kind === "unix" ? sameSocket(b.socket, ep.host) : ep.kind !== "tcp" || b.port === ep.port,
     ) ?? specs[0];
   return spec?.process;
 }

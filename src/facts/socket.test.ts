@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { Bundle, HostBundle } from "../bundle/schema.js";
-import { endpointOf } from "./address.js";
+import { endpointOf, sameSocket } from "./address.js";
 import { deriveFacts } from "./derive.js";
 
 const caseBundle = (name: string) =>
@@ -92,6 +92,17 @@ describe("a unix-socket target is matched to the instance configured with that s
     expect(facts.get(`unix:${RUN}/missing.sock`)?.host).toBe("app-1");
     expect(facts.get(`unix:${RUN}/busy.sock`)?.host).toBe("");
     expect(facts.get(`unix:${RUN}/stale.sock`)?.host).toBe("");
+  });
+
+  it("the config may spell the path another way the kernel reads alike: `/var/run` for `/run`, `//`, `./`", () => {
+    const run = RUN.replace(/^\/tmp/, "/var/run");
+    const bundle = capturedWith({ "app-1": `/tmp//why502-ngx.uBgA3o/./run/missing.sock` });
+    expect(byAddress(bundle).get(`unix:${RUN}/missing.sock`)?.host).toBe("app-1");
+    expect(sameSocket("/var/run/php/fpm.sock", "/run/php/fpm.sock")).toBe(true);
+    expect(sameSocket(`${run}/a.sock`, `${run}/../run/a.sock`)).toBe(true);
+    expect(sameSocket("/run/php/fpm.sock", "/run/php/fpm.sock.old")).toBe(false);
+    expect(sameSocket("/var/runner/a.sock", "/runner/a.sock")).toBe(false);
+    expect(sameSocket(undefined, "/run/a.sock")).toBe(false);
   });
 
   it("endpointOf: the path after `unix:`, as nginx's upstream servers and $upstream_addr write it", () => {

@@ -4,7 +4,7 @@ import type { NginxAccessRecord } from "../evidence/nginx-access.js";
 import type { ConfLocation, NginxConf } from "../evidence/nginx-conf.js";
 import type { NginxErrorRecord } from "../evidence/nginx-error.js";
 import { CauseId } from "../evidence/types.js";
-import { endpointOf } from "./address.js";
+import { endpointOf, sameSocket } from "./address.js";
 import { analyseBackend } from "./backend.js";
 import { type EvidenceRef, type EvidenceSet, refOf } from "./evidence-set.js";
 import { CiteKey, type ErrorCounts, type TargetFacts } from "./schema.js";
@@ -55,7 +55,7 @@ function ownerOf(
   const hostNamed = (name: string) => bundle.hosts.find((h) => h.name === name);
   if (ep.kind === "unix") {
     // A socket path names no host: the instance configured with that socket owns it.
-    const spec = bundle.backends.find((b) => b.socket === ep.host);
+    const spec = bundle.backends.find((b) => sameSocket(b.socket, ep.host));
     const host = spec && bundle.hosts.find((h) => h.name === spec.host && h.role === "backend");
     return host ? { host, placementKnown: false, known: true } : { placementKnown: false, known: true };
   }
