@@ -135,8 +135,9 @@ describe("host failures against a real sshd", () => {
     expect(hung?.failure).toMatch(/^timeout: /);
     // The gateway's real captured errors were diagnosed despite five broken backends.
     expect(d.verdicts.map((v) => v.cause)).toContain("header_too_big");
-    // The deadline is 8 s; connect timeouts are 1.5 s and the hanging command's host 3 s.
-    expect(elapsed).toBeLessThan(8000 + 2000);
+    // The deadline is 8 s; connect timeouts are 1.5 s and the hanging command's host 3 s (its command would
+    // hang for good without them). The margin is for a loaded machine.
+    expect(elapsed).toBeLessThan(8000 + 4000);
   });
 
   it("check prints a row per host and exits non-zero when any host has a problem", async () => {
