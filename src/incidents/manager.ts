@@ -20,6 +20,12 @@ import { postmortemMarkdown, summaryBlocks } from "../summary/render.js";
 import type { Summary } from "../summary/schema.js";
 import { gatherSummaryInput, type Impact } from "./summary-input.js";
 
+/**
+ * How long a replica holds an incident's end-of-incident message: the impact count (90 s at most on the
+ * gateways), the chart and the posts. A replica that dies holding it delays the summary by this much.
+ */
+const NOTICE_LEASE_MS = 3 * 60_000;
+
 export interface ManagerOptions {
   /** Counts per minute, status and upstream from the gateways' access logs over a window (aggregated on the host). */
   impact?: (service: string, sinceMs: number, untilMs: number) => Promise<Impact | undefined>;
@@ -82,7 +88,9 @@ export class IncidentManager {
     }
     for (const inc of await store.incidentsDue()) {
       if (inc.pendingRun && inc.state === "open") await this.queueRun(inc);
-      if (inc.pendingNotice) await this.notice(inc);
+      // One replica counts the impact and posts the summary; the others leave it while its claim lives.
+      if (inc.pendingNotice && (await store.claimIncidentNotice(inc.id, this.now(), NOTICE_LEASE_MS)))
+        await this.notice(inc);
     }
   }
 

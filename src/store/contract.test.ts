@@ -695,6 +695,22 @@ describe.each([sqliteImpl(), pgImpl])("Store on $name", (impl) => {
         ]);
       });
 
+      it("one replica at a time claims an incident's end-of-incident message, until its claim runs out", async () => {
+        await apply(store, alert("firing", "k1", S1), T0, { id: "inc1" });
+        // Nothing owed yet: nothing to claim.
+        expect(await store.claimIncidentNotice("inc1", T0 + 1, 60_000)).toBe(false);
+        await apply(store, alert("resolved", "k1", S1), T0 + 2);
+        expect(await store.claimIncidentNotice("inc1", T0 + 3, 60_000)).toBe(true);
+        // Another replica, meanwhile: the claim lives.
+        expect(await store.claimIncidentNotice("inc1", T0 + 4, 60_000)).toBe(false);
+        expect(await store.claimIncidentNotice("inc1", T0 + 3 + 59_999, 60_000)).toBe(false);
+        // The claimer died: its claim runs out and the next replica takes the message.
+        expect(await store.claimIncidentNotice("inc1", T0 + 3 + 60_000, 60_000)).toBe(true);
+        await store.clearIncidentNotice("inc1");
+        expect(await store.claimIncidentNotice("inc1", T0 + 10 * 60_000, 60_000)).toBe(false);
+        expect(await store.claimIncidentNotice("nope", T0, 60_000)).toBe(false);
+      });
+
       it("resolves when its last firing alert resolves; a late firing of it reopens nothing", async () => {
         await apply(store, alert("firing", "k1", S1), T0, { id: "inc1" });
         await apply(store, alert("firing", "k2", S1), T0 + 1);

@@ -142,3 +142,11 @@ ALTER TABLE incidents ADD COLUMN summarized_at INTEGER;
 CREATE INDEX runs_incident ON runs (incident_id, created_at);
 `,
 });
+
+MIGRATIONS.push({
+  version: 4,
+  name: "one replica's claim on an incident's end-of-incident message",
+  sql: `
+ALTER TABLE incidents ADD COLUMN notice_claimed_until INTEGER;
+`,
+});

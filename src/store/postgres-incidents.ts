@@ -56,6 +56,20 @@ export async function linkRunToIncident(
   });
 }
 
+export async function claimIncidentNotice(
+  db: Db,
+  incidentId: string,
+  now: number,
+  leaseMs: number,
+): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE incidents SET notice_claimed_until = $1
+     WHERE id = $2 AND pending_notice IS NOT NULL AND (notice_claimed_until IS NULL OR notice_claimed_until <= $3)`,
+    [now + leaseMs, incidentId, now],
+  );
+  return r.rowCount === 1;
+}
+
 export async function clearIncidentNotice(db: Db, incidentId: string): Promise<void> {
   await db.query("UPDATE incidents SET pending_notice = NULL WHERE id = $1", [incidentId]);
 }

@@ -217,6 +217,10 @@ export class PostgresStore implements Store {
     return incidents.linkRunToIncident(this.pool, runId, incidentId, now);
   }
 
+  async claimIncidentNotice(incidentId: string, now: number, leaseMs: number): Promise<boolean> {
+    return incidents.claimIncidentNotice(this.pool, incidentId, now, leaseMs);
+  }
+
   async clearIncidentNotice(incidentId: string): Promise<void> {
     return incidents.clearIncidentNotice(this.pool, incidentId);
   }

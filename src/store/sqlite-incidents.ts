@@ -54,6 +54,22 @@ export async function linkRunToIncident(
   })();
 }
 
+export async function claimIncidentNotice(
+  db: Database.Database,
+  incidentId: string,
+  now: number,
+  leaseMs: number,
+): Promise<boolean> {
+  return (
+    db
+      .prepare(
+        `UPDATE incidents SET notice_claimed_until = ?
+         WHERE id = ? AND pending_notice IS NOT NULL AND (notice_claimed_until IS NULL OR notice_claimed_until <= ?)`,
+      )
+      .run(now + leaseMs, incidentId, now).changes === 1
+  );
+}
+
 export async function clearIncidentNotice(db: Database.Database, incidentId: string): Promise<void> {
   db.prepare("UPDATE incidents SET pending_notice = NULL WHERE id = ?").run(incidentId);
 }

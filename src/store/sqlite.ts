@@ -224,6 +224,10 @@ export class SqliteStore implements Store {
     return incidents.linkRunToIncident(this.db, runId, incidentId, now);
   }
 
+  async claimIncidentNotice(incidentId: string, now: number, leaseMs: number): Promise<boolean> {
+    return incidents.claimIncidentNotice(this.db, incidentId, now, leaseMs);
+  }
+
   async clearIncidentNotice(incidentId: string): Promise<void> {
     return incidents.clearIncidentNotice(this.db, incidentId);
   }

@@ -232,6 +232,12 @@ export interface Store {
   startIncidentRun(incidentId: string, run: NewRun, now: number): Promise<Run>;
   /** Link a run started by a person to the incident whose thread it reports into. */
   linkRunToIncident(runId: string, incidentId: string, now: number): Promise<void>;
+  /**
+   * Claim the incident's pending end-of-incident message for this replica until `now + leaseMs`: true when it
+   * is this replica's to send; false when there is none or another replica's claim is still live (a claim
+   * whose replica died runs out, and the next claim takes it).
+   */
+  claimIncidentNotice(incidentId: string, now: number, leaseMs: number): Promise<boolean>;
   clearIncidentNotice(incidentId: string): Promise<void>;
   /** Close open incidents with no firing for `quietMs` as "no resolution received". */
   closeQuietIncidents(now: number, quietMs: number): Promise<Incident[]>;

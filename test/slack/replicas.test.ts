@@ -148,6 +148,33 @@ describe.skipIf(NO_POSTGRES)("several replicas on PostgreSQL", () => {
     expect(standin.replies(CHANNEL, parent.ts)).toHaveLength(1);
   });
 
+  it("an incident resolved while three replicas run: one of them counts its impact on the gateway and posts the summary", async () => {
+    silent = await silentHost();
+    const s = silent;
+    const { standin, url, bots: three } = await replicas(3, { gatewayPort: s.port });
+    await am(three[0] as Serve, alertmanagerBody({ status: "firing", service: "checkout" }));
+    const parent = await standin.waitFor(() => standin.messages(CHANNEL)[0], 15_000);
+    await standin.waitFor(() => standin.replies(CHANNEL, parent.ts)[0], 30_000);
+    const beforeClose = s.connections();
+    await am(three[1] as Serve, alertmanagerBody({ status: "resolved", service: "checkout" }));
+    // Done once the message is no longer owed; the summary went out before that.
+    await waitUntil(
+      async () => {
+        const r = await query<{ pending_notice: string | null }>(url, "SELECT pending_notice FROM incidents");
+        return r.length === 1 && r[0]?.pending_notice === null ? r : undefined;
+      },
+      { what: "the end-of-incident message sent", timeoutMs: 30_000 },
+    );
+    const summaries = await query<{ state: string }>(
+      url,
+      "SELECT state FROM outbox WHERE id LIKE '%.summary'",
+    );
+    expect(summaries).toEqual([{ state: "done" }]);
+    // The gateway is a host that never speaks SSH: each impact count is one connection to it, held for the
+    // connect timeout, so replicas counting side by side would each have opened one.
+    expect(s.connections() - beforeClose).toBe(1);
+  });
+
   it("kill -9 of the replica whose post Slack accepted before the store knew: another finds it by metadata", async () => {
     const { standin, url, bots: three } = await replicas(3);
     standin.fault("chat.postMessage", { kind: "accept-then-hang" }, 1);
