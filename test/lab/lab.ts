@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmdirSync, rmSync } from "node:fs";
 import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runAll } from "../../src/collect/host-output.js";
 import type { Backend } from "./backend.js";
 import { type LabInfo, type ScenarioName, ScenarioName as ScenarioNameSchema } from "./lab-info.js";
 import {
@@ -29,6 +30,9 @@ import {
 import { type LabSkew, skewEnv, skewSshdConfig } from "./skew.js";
 import { type SshdGroup, startSshdGroup } from "./sshd-group.js";
 import { startUnder } from "./supervised.js";
+
+/** Backends started side by side (the bench variant has fifty). */
+const BACKEND_STARTS_AT_ONCE = 8;
 
 export interface LabOptions {
   scenario?: ScenarioName;
@@ -147,8 +151,12 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
       });
     }
 
-    const started = await Promise.allSettled(
-      plans.map((plan, i) =>
+    // A few at a time: each backend's start is bounded (10 s to "ready"), and fifty node processes started at
+    // once on two loaded cores can take longer than that between them without anything being wrong.
+    const started = await runAll(
+      plans.map((plan, i) => ({ plan, i })),
+      BACKEND_STARTS_AT_ONCE,
+      ({ plan, i }): Promise<PromiseSettledResult<Backend>> =>
         startUnder(plan.supervisor, {
           name: `${UPSTREAM}-${i + 1}`,
           address: addresses[i] as string,
@@ -164,8 +172,10 @@ export async function startLab(opts: LabOptions = {}): Promise<Lab> {
             : {}),
           ...(plan.restart === undefined ? {} : { restart: plan.restart }),
           ...envOf(`${UPSTREAM}-${i + 1}`),
-        }),
-      ),
+        }).then(
+          (value) => ({ status: "fulfilled", value }),
+          (reason: unknown) => ({ status: "rejected", reason }),
+        ),
     );
     for (const r of started) if (r.status === "fulfilled") backends.push(r.value);
     const failed = started.find((r) => r.status === "rejected");
