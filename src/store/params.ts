@@ -3,7 +3,7 @@
  * differs only in its placeholders, `?` in SQLite and `$1` in PostgreSQL). Absent optional values are NULL.
  */
 
-import type { AlertIntake, NewOutbox, NewRun } from "./types.js";
+import type { AlertIntake, NewOutbox, NewRun, RunResult } from "./types.js";
 
 /**
  * The runs INSERT's values: id, service, since_ms, window_text, requested_by, source, channel, thread_ts,
@@ -91,5 +91,22 @@ export function outboxInsertValues(e: NewOutbox, now: number): unknown[] {
     e.coalesceKey ?? null,
     e.nextAt ?? now,
     now,
+  ];
+}
+
+/**
+ * The finished run's values: finished_at, duration_ms, hosts_failed, verdicts, status, diagnosis, bundle, then the
+ * run's id (state 'done' and the lease cleared are in the SQL).
+ */
+export function runFinishValues(id: string, result: RunResult): unknown[] {
+  return [
+    result.finishedAt,
+    result.durationMs,
+    JSON.stringify(result.hostsFailed),
+    JSON.stringify(result.verdicts),
+    result.status,
+    result.diagnosisJson,
+    result.bundleGz,
+    id,
   ];
 }

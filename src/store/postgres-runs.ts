@@ -3,7 +3,7 @@
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import type pg from "pg";
-import { runInsertValues } from "./params.js";
+import { runFinishValues, runInsertValues } from "./params.js";
 import { type Db, lockService, transaction } from "./postgres-db.js";
 import { actionFrom, feedbackFrom, type Row, RUN_COLUMNS, runFrom } from "./rows.js";
 import type { Action, Feedback, NewRun, Run, RunResult } from "./types.js";
@@ -85,16 +85,7 @@ export async function finishRun(db: Db, id: string, result: RunResult): Promise<
   await db.query(
     `UPDATE runs SET state = 'done', lease_owner = NULL, lease_until = NULL, finished_at = $1, duration_ms = $2,
        hosts_failed = $3, verdicts = $4, status = $5, diagnosis = $6, bundle = $7 WHERE id = $8`,
-    [
-      result.finishedAt,
-      result.durationMs,
-      JSON.stringify(result.hostsFailed),
-      JSON.stringify(result.verdicts),
-      result.status,
-      result.diagnosisJson,
-      result.bundleGz,
-      id,
-    ],
+    runFinishValues(id, result),
   );
 }
 

@@ -3,7 +3,7 @@
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
 import type Database from "better-sqlite3";
-import { runInsertValues } from "./params.js";
+import { runFinishValues, runInsertValues } from "./params.js";
 import { actionFrom, feedbackFrom, opt, type Row, RUN_COLUMNS, runFrom } from "./rows.js";
 import type { Action, Feedback, NewRun, Run, RunResult } from "./types.js";
 
@@ -99,16 +99,7 @@ export async function finishRun(db: Database.Database, id: string, result: RunRe
   db.prepare(
     `UPDATE runs SET state = 'done', lease_owner = NULL, lease_until = NULL, finished_at = ?, duration_ms = ?,
          hosts_failed = ?, verdicts = ?, status = ?, diagnosis = ?, bundle = ? WHERE id = ?`,
-  ).run(
-    result.finishedAt,
-    result.durationMs,
-    JSON.stringify(result.hostsFailed),
-    JSON.stringify(result.verdicts),
-    result.status,
-    result.diagnosisJson,
-    result.bundleGz,
-    id,
-  );
+  ).run(...runFinishValues(id, result));
 }
 
 export async function failRun(db: Database.Database, id: string, error: string, now: number): Promise<void> {
