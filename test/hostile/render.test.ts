@@ -211,3 +211,56 @@ describe("a diagnosis of many failing targets", () => {
     expect(many.summary.length).toBeLessThan(300);
   });
 });
+
+/**
+ * The two-causes case seen through `n` gateways with nothing in their logs: the first `answering` answer (their
+ * error log unread unless `readable`), the others are unreachable.
+ */
+function manyGateways(n: number, answering: number, readable = false): Bundle {
+  const bundle = loadBundle(CASE);
+  const gw = bundle.hosts.find((h) => h.role === "gateway");
+  if (!gw) throw new Error("the case has a gateway");
+  const others = Array.from({ length: n }, (_, i) => {
+    const name = `gw-${String(i + 1).padStart(3, "0")}`;
+    if (i >= answering)
+      return {
+        ...gw,
+        name,
+        commands: [],
+        failure: { code: "unreachable" as const, message: "connection refused" },
+      };
+    // Nothing logged in the access log either; the error log unread unless `readable`.
+    const commands = gw.commands.map((c) => {
+      if (c.id === "nginx-access-log") return { ...c, stdout: "" };
+      if (c.id !== "nginx-error-log") return c;
+      return readable
+        ? { ...c, stdout: "" }
+        : { ...c, stdout: "", failure: { code: "permission_denied" as const, message: "Permission denied" } };
+    });
+    return { ...gw, name, commands };
+  });
+  bundle.hosts = [...others, ...bundle.hosts.filter((h) => h.role !== "gateway")];
+  return bundle;
+}
+
+describe("a diagnosis that cannot tell, over many gateways", () => {
+  it("names the first five that did not answer and the first five unread logs, and counts the rest", () => {
+    const d = diagnoseBundle(manyGateways(60, 30), playbook);
+    expect(d.status).toBe("unknown");
+    expect(d.summary).toMatch(
+      /^Cannot tell why checkout fails: no gateway's nginx error log could be read; (?:gw-\d+ \(unreachable\), ){5}and 25 more did not answer; (?:[^;]+; ){5}and 25 more\.$/,
+    );
+    expect(d.summary.length).toBeLessThan(1000);
+  });
+
+  it("names the first five gaps in what was read, and counts the rest", () => {
+    // One gateway read whole and quiet, 40 others unreachable: not the whole window was read.
+    const bundle = manyGateways(41, 1, true);
+    const d = diagnoseBundle(bundle, playbook);
+    expect(d.status).toBe("unknown");
+    expect(d.summary).toMatch(
+      /^Cannot say checkout is healthy: nginx logged no upstream failures in what was read, but not the whole window was read: (?:[^;]+; ){5}and 35 more\.$/,
+    );
+    expect(d.summary.length).toBeLessThan(700);
+  });
+});
