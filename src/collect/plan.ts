@@ -4,6 +4,7 @@ import type { EvidenceKind } from "../evidence/types.js";
 import type { SectionSpec } from "./script.js";
 import { shQuote } from "./shell-quote.js";
 import {
+  dockerEventsShell,
   dockerInspectShell,
   dockerLogsShell,
   dockerPidShell,
@@ -36,6 +37,7 @@ export const TEMPLATE_IDS = [
   "pm2-jlist",
   "pm2-log",
   "docker-inspect",
+  "docker-events",
   "docker-logs",
   "ps-parent",
 ] as const;
@@ -226,6 +228,16 @@ function supervisorSections(p: ProcessSpec, sinceEpoch: number, maxBytes: number
         dockerInspectShell(p.docker),
         "docker",
         `docker inspect ${p.docker}`,
+      ),
+      sinceShown(
+        command(
+          "docker-events",
+          "docker-events",
+          dockerEventsShell(p.docker, HOST_WINDOW_START),
+          "docker",
+          `docker events ${p.docker}`,
+        ),
+        sinceEpoch,
       ),
       sinceShown(
         command(

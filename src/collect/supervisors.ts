@@ -78,6 +78,16 @@ export function dockerLogsShell(container: string, since: string): string {
   return `docker logs --timestamps --since ${since} --tail 20000 ${shQuote(container)} 2>&1`;
 }
 
+/**
+ * The container's starts, deaths, OOM kills and kills since the window start, from the daemon's event log
+ * (which keeps its last 1000 events): every life in the window, where inspect keeps only the last start and
+ * the last exit. `--until` the host's now, or the command would wait for new events for ever.
+ */
+export function dockerEventsShell(container: string, since: string): string {
+  const filters = `--filter type=container --filter container=${shQuote(container)} --filter event=start --filter event=die --filter event=oom --filter event=kill`;
+  return `docker events --since ${since} --until "$(date +%s)" ${filters} 2>&1`;
+}
+
 /** The container's main pid as the host sees it (0 when it is not running), for `ps`. */
 export function dockerPidShell(container: string): string {
   return `pid=$(docker inspect --format '{{.State.Pid}}' ${shQuote(container)} 2>/dev/null)`;

@@ -129,22 +129,35 @@ function pm2Lives(records: Pm2Record[], window: Window): Lives {
 
 function dockerLives(records: DockerRecord[], window: Window): Lives {
   const lives: Lives = { supervisor: "docker", starts: [], exits: [], gaveUp: undefined, now: undefined };
-  const r = records.at(-1);
+  const r = records.filter((x) => x.event === "status").at(-1);
+  if (r) {
+    lives.now = {
+      running: r.running === true && r.restarting !== true,
+      pid: r.pid ?? 0,
+      startedAt: r.startedAt ?? "",
+      state: r.state ?? "",
+      restarts: r.restarts ?? 0,
+      ref: refOf(r),
+    };
+  }
+  // The daemon's events tell every start and death in the window; without them, inspect keeps only the last.
+  const events = records.filter((x) => x.event === "spawned" || x.event === "exited");
+  if (events.length > 0) {
+    for (const e of events) {
+      if (!e.time || !inWindow(e.time, window)) continue;
+      if (e.event === "spawned") lives.starts.push({ ms: ms(e.time), ref: refOf(e) });
+      else {
+        const exit = exitOf(e.time, e, e.oomKilled === true, refOf(e));
+        if (exit) lives.exits.push(exit);
+      }
+    }
+    return lives;
+  }
   if (!r) return lives;
-  const ref = refOf(r);
-  lives.now = {
-    running: r.running === true && r.restarting !== true,
-    pid: r.pid ?? 0,
-    startedAt: r.startedAt ?? "",
-    state: r.state ?? "",
-    restarts: r.restarts ?? 0,
-    ref,
-  };
-  // Docker keeps only the last start and the last exit.
   if (r.startedAt && inWindow(r.startedAt, window) && (r.restarts ?? 0) > 0)
-    lives.starts.push({ ms: ms(r.startedAt), pid: r.pid, ref });
+    lives.starts.push({ ms: ms(r.startedAt), pid: r.pid, ref: refOf(r) });
   if (r.finishedAt && inWindow(r.finishedAt, window)) {
-    const e = exitOf(r.finishedAt, r, r.oomKilled === true, ref);
+    const e = exitOf(r.finishedAt, r, r.oomKilled === true, refOf(r));
     if (e) lives.exits.push(e);
   }
   return lives;

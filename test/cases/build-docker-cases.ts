@@ -88,7 +88,37 @@ interface DockerCase {
   firstErrorAt: string;
   /** the kernel's OOM kill of our capture, moved to land on the container's exit; absent: a dmesg without one */
   oomKillAt?: string;
+  /** `docker events` lines of the case, in the documented default format (see crashLoopEvents) */
+  events?: string;
   verdict: string;
+}
+
+/** The State of weaveworks/weave#1778: restarting after exit 2, its last life 30 ms (16:30:57.160 to .190). */
+const RESTARTING = read("docker/__fixtures__/state-json-restarting.txt");
+
+/**
+ * The `docker events` lines of a container restarted by its policy `lives` times, each life 30 ms and ended
+ * by exit 2 as that State's last one, with Docker's restart delay (100 ms, doubled after each quick exit)
+ * between them, the last life the State's own. No public report shows such a run in the default format, so
+ * the lines are written in the format of Docker's documentation (reference/cli/docker/system/events:
+ * `2017-01-05T00:36:09.840186338+08:00 container die 0fdb...ff37 (exitCode=143, image=alpine:latest,
+ * name=test)`), with the case's container name and times; the case's note says so.
+ */
+function crashLoopEvents(lives: number): string {
+  const state = JSON.parse(RESTARTING) as { StartedAt: string; FinishedAt: string };
+  const lastStart = Date.parse(state.StartedAt);
+  const life = Date.parse(state.FinishedAt) - lastStart;
+  const starts: number[] = [lastStart];
+  for (let i = 1, delay = 100 * 2 ** (lives - 2); i < lives; i++, delay /= 2)
+    starts.unshift((starts[0] ?? 0) - life - delay);
+  const stamp = (ms: number) => `${new Date(ms).toISOString().replace(/Z$/, "")}000000Z`;
+  const id = "4ac3...488d";
+  return `${starts
+    .flatMap((t) => [
+      `${stamp(t)} container start ${id} (image=checkout:1.4.2, name=checkout)`,
+      `${stamp(t + life)} container die ${id} (exitCode=2, image=checkout:1.4.2, name=checkout)`,
+    ])
+    .join("\n")}\n`;
 }
 
 const cases: DockerCase[] = [
@@ -110,6 +140,16 @@ const cases: DockerCase[] = [
     from: "docker/cli#2665 (a redis container whose reporter found nothing in docker logs)",
     firstErrorAt: "2020-07-31T22:28:18.000Z",
     verdict: "crashed_no_trace",
+  },
+  {
+    name: "docker-crash-loop",
+    description:
+      "a container its restart policy starts again and again, each life 30 ms and ended by exit 2, Docker's events telling each start and death: a crash loop",
+    state: RESTARTING,
+    from: "weaveworks/weave#1778 (a plugin container restarting after exit 2, 30 ms after its start)",
+    firstErrorAt: "2015-12-11T16:30:51.000Z",
+    events: crashLoopEvents(7),
+    verdict: "crash_loop",
   },
 ];
 
@@ -146,6 +186,9 @@ for (const c of cases) {
       (c.oomKillAt
         ? "The kernel's lines: the first OOM kill of our capture (src/evidence/__fixtures__/kernel/dmesg-iso-memcg-oom.txt, python3 in a 64M memory cgroup), every stamp moved so that the kill falls on FinishedAt. "
         : "The kernel's log was read and holds no OOM kill (empty). ") +
+      (c.events
+        ? "Docker's events: written in the default format of Docker's documentation (reference/cli/docker/system/events), one start and one die a life, each life and exit code the State's last, Docker's restart delay between them; no public report shows such lines. "
+        : "") +
       "No docker logs: the report had none for that container. Built by test/cases/build-docker-cases.ts.",
     hosts: [
       captureGateway({ now: until, utcOffsetMinutes: 60, timezone: "Europe/Berlin" }, [
@@ -156,6 +199,7 @@ for (const c of cases) {
       ]),
       backendHost(until, [
         captured("docker-inspect", "docker", "docker inspect checkout", c.state),
+        ...(c.events ? [captured("docker-events", "docker", "docker events checkout", c.events)] : []),
         captured("kernel", "kernel", "dmesg --time-format iso", kernel),
       ]),
     ],

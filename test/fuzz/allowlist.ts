@@ -36,6 +36,9 @@ export const COMMAND_SHAPES: Record<string, (string | RegExp)[]> = {
   "supervisord-status": ["supervisorctl -c Q status Q", "supervisorctl status Q"],
   "pm2-jlist": [PM2],
   "docker-inspect": ["docker inspect --format Q Q"],
+  "docker-events": [
+    `docker events --since "$W_SINCE" --until "$(date +%s)" --filter type=container --filter container=Q --filter event=start --filter event=die --filter event=oom --filter event=kill 2>&1`,
+  ],
   "docker-logs": [`docker logs --timestamps --since "$W_SINCE" --tail 20000 Q 2>&1`],
 };
 

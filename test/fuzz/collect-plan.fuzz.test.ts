@@ -34,6 +34,7 @@ describe("the collection plan of any accepted input holds only allowlisted comma
         "addresses",
         "app-log",
         "clock",
+        "docker-events",
         "docker-inspect",
         "docker-logs",
         "journal-file",

@@ -71,3 +71,45 @@ describe("dockerParser on State objects from public reports (see __fixtures__/RE
     expect(unreadable).toHaveLength(6);
   });
 });
+
+describe("dockerParser on docker events lines (the examples of Docker's documentation, verbatim)", () => {
+  it("reads a start, the kills sent, and a death by the last of them (exit 137: SIGKILL)", () => {
+    const { records, unreadable } = parse(fixture("events-docs-kill.txt"));
+    expect(unreadable).toEqual([]);
+    expect(records.map((r) => [r.event, r.time, r.signal, r.exitCode, r.cause])).toEqual([
+      ["other", "2017-01-04T16:41:55.784Z", undefined, undefined, undefined],
+      ["spawned", "2017-01-04T16:41:55.913Z", undefined, undefined, undefined],
+      ["other", "2017-01-04T16:42:01.106Z", "TERM", undefined, undefined],
+      ["other", "2017-01-04T16:42:11.111Z", "KILL", undefined, undefined],
+      ["exited", "2017-01-04T16:42:11.119Z", "KILL", 137, "service_killed"],
+      ["other", "2017-01-04T16:42:11.173Z", undefined, undefined, undefined],
+    ]);
+    expect(records.every((r) => r.program === "happy_meitner")).toBe(true);
+  });
+
+  it("reads exit 143 as a death by SIGTERM, and skips the network's lines as not the container's", () => {
+    const { records, unreadable } = parse(fixture("events-docs-basic.txt"));
+    expect(records.find((r) => r.event === "exited")).toMatchObject({
+      program: "test",
+      exitCode: 143,
+      signal: "TERM",
+      cause: "service_killed",
+      finishedAt: "2017-01-04T16:36:09.840Z",
+    });
+    expect(unreadable.map((u) => u.line)).toEqual([2, 6]);
+  });
+
+  it("takes a death after an oom event of the same life as an OOM kill, and not after the next start", () => {
+    // The documented kill example with an `oom` line put before its die (Docker writes one when the kernel
+    // kills a process of the container; no public report shows the default format of that line).
+    const lines = fixture("events-docs-kill.txt").split("\n");
+    const oom =
+      "2017-01-05T00:42:11.110000000+08:00 container oom d9cd...4d70 (image=alpine, name=happy_meitner)";
+    const text = [...lines.slice(0, 4), oom, lines[4], lines[1], lines[4], ""].join("\n");
+    const exits = parse(text).records.filter((r) => r.event === "exited");
+    expect(exits.map((r) => [r.oomKilled, r.cause])).toEqual([
+      [true, "oom_kill"],
+      [undefined, "service_killed"],
+    ]);
+  });
+});

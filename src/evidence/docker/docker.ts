@@ -4,6 +4,7 @@ import { DockerRecord } from "./schema.js";
 export { DockerRecord } from "./schema.js";
 
 const SIGNALS = ["", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV"];
+SIGNALS.push("USR2", "PIPE", "ALRM", "TERM");
 const CRASH_SIGNALS = new Set(["SEGV", "BUS", "ILL", "FPE"]);
 /** Go's zero time: the container never started (or never exited). */
 const NEVER = /^0001-01-01T/;
@@ -48,6 +49,66 @@ function containerFields(o: Record<string, unknown>): Partial<DockerRecord> | un
   else if (f.signal !== undefined) f.cause = CRASH_SIGNALS.has(f.signal) ? "segfault" : "service_killed";
   else if (f.exitCode !== undefined && f.exitCode !== 0) f.cause = "service_exit";
   return f;
+}
+
+/**
+ * One line of `docker events` in its default format (docs.docker.com, reference/cli/docker/system/events):
+ * `2017-01-05T00:36:09.840186338+08:00 container die 0fdb…ff37 (exitCode=143, image=alpine:latest, name=test)`,
+ * also with the comma a paste out of a list leaves after it.
+ */
+const EVENT_LINE =
+  /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) container (\w+) (\S+) \((.*)\),?$/;
+
+/** An attribute of an event line (`name=test`): up to the next `, ` (values of these never hold one). */
+function attribute(attrs: string, key: string): string | undefined {
+  const m = new RegExp(`(?:^|, )${key}=([^,]*)`).exec(attrs);
+  return m?.[1];
+}
+
+/**
+ * A container's start, death (`die`, with its exit code), OOM kill (`oom`) or kill (`kill`, the signal
+ * sent) from its `docker events` line; undefined for other lines. A `die` after an `oom` of the same life
+ * is an OOM kill (`oomSince`: the container that had one, and none started since).
+ */
+function eventFields(text: string, oomOf: Set<string>): Partial<DockerRecord> | undefined {
+  const m = EVENT_LINE.exec(text.trim());
+  if (!m) return undefined;
+  const [, stamp = "", action = "", id = "", attrs = ""] = m;
+  const at = Date.parse(stamp);
+  if (Number.isNaN(at)) return undefined;
+  const program = attribute(attrs, "name");
+  const who = program ?? id;
+  const f: Partial<DockerRecord> = { time: new Date(at).toISOString(), message: `${action} ${who}` };
+  if (program !== undefined) f.program = program;
+  switch (action) {
+    case "start":
+      oomOf.delete(who);
+      return { ...f, event: "spawned" };
+    case "die": {
+      const code = Number(attribute(attrs, "exitCode"));
+      const e: Partial<DockerRecord> = { ...f, event: "exited", finishedAt: f.time };
+      if (Number.isInteger(code)) {
+        e.exitCode = code;
+        const signal = code > 128 && code < 160 ? SIGNALS[code - 128] : undefined;
+        if (signal) e.signal = signal;
+      }
+      if (oomOf.has(who)) e.oomKilled = true;
+      if (e.oomKilled) e.cause = "oom_kill";
+      else if (e.signal !== undefined) e.cause = CRASH_SIGNALS.has(e.signal) ? "segfault" : "service_killed";
+      else if (e.exitCode !== undefined && e.exitCode !== 0) e.cause = "service_exit";
+      return e;
+    }
+    case "oom":
+      oomOf.add(who);
+      return { ...f, event: "other", oomKilled: true };
+    case "kill": {
+      const n = Number(attribute(attrs, "signal"));
+      const signal = Number.isInteger(n) ? SIGNALS[n] : undefined;
+      return { ...f, event: "other", ...(signal ? { signal } : {}) };
+    }
+    default:
+      return { ...f, event: "other" };
+  }
 }
 
 function parseJson(text: string): unknown {
@@ -104,10 +165,26 @@ export const dockerParser: Parser<DockerRecord> = {
           }
           if (any) return;
         }
+        const oomOf = new Set<string>();
         for (const l of lines) {
+          const event = eventFields(l.text, oomOf);
+          if (event) {
+            sink.record({
+              host: ctx.host,
+              source: ctx.source,
+              line: l.no,
+              text: l.text,
+              ...event,
+            } as DockerRecord);
+            continue;
+          }
           const o = parseJson(l.text.trim());
           if (!emit(o, l.no, l.text))
-            sink.unreadable({ line: l.no, text: l.text, reason: "not docker inspect JSON with a State" });
+            sink.unreadable({
+              line: l.no,
+              text: l.text,
+              reason: "neither docker inspect JSON with a State nor a docker events line",
+            });
         }
       },
     };
