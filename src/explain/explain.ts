@@ -6,6 +6,7 @@ import { readNginxAccess } from "./nginx-access.js";
 import { readNginxError } from "./nginx-error.js";
 import { clip, forParsing, splitLines, visible, WHEN } from "./sanitize.js";
 import type { ExplainedLine, Reading } from "./schema.js";
+import { readSupervisor } from "./supervisor.js";
 import { readSystemd } from "./systemd.js";
 
 export {
@@ -39,11 +40,18 @@ const PROBE_OFFSET_MINUTES = 7 * 60 + 13;
 const MAX_TEXT = 4000;
 
 type Reader = (line: string, ctx: ParseContext) => Reading | undefined;
-const READERS: readonly Reader[] = [readNginxError, readNginxAccess, readKernel, readSystemd, readApp];
+const READERS: readonly Reader[] = [
+  readNginxError,
+  readNginxAccess,
+  readKernel,
+  readSystemd,
+  readSupervisor,
+  readApp,
+];
 
 const UNKNOWN = {
   meaning: "Nothing I recognise in this line.",
-  next: "why502 reads nginx error and access logs, the kernel log (dmesg, journalctl -k), systemd's journal and app crash output: paste whole lines, with their timestamps if you can.",
+  next: "why502 reads nginx error and access logs, the kernel log (dmesg, journalctl -k), systemd's journal, supervisord's and PM2's logs, docker events and app crash output: paste whole lines, with their timestamps if you can.",
 };
 
 function context(utcOffsetMinutes: number, now: string | undefined): ParseContext {

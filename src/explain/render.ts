@@ -13,12 +13,13 @@ const KIND_NAMES: Readonly<Record<ExplainKind, string>> = {
   "nginx-access": "nginx access log",
   kernel: "kernel",
   systemd: "systemd",
+  supervisor: "supervisor",
   app: "app",
   unknown: "not recognised",
 };
 
 const UNKNOWN_HINT =
-  "why502 reads nginx error and access logs, the kernel log (dmesg, journalctl -k), systemd's journal and app crash output: paste whole lines, with their timestamps if you can.";
+  "why502 reads nginx error and access logs, the kernel log (dmesg, journalctl -k), systemd's journal, supervisord's and PM2's logs, docker events and app crash output: paste whole lines, with their timestamps if you can.";
 
 function lineRange(e: ExplainedLine): string {
   return e.lines === undefined ? `${e.line}` : `${e.line}-${e.line + e.lines - 1}`;
@@ -46,6 +47,7 @@ const KIND_ORDER: readonly ExplainKind[] = [
   "nginx-access",
   "kernel",
   "systemd",
+  "supervisor",
   "app",
   "unknown",
 ];

@@ -2,7 +2,15 @@ import { z } from "zod";
 import { CauseId } from "../evidence/types.js";
 
 /** What kind of log a pasted line is from. */
-export const ExplainKind = z.enum(["nginx-error", "nginx-access", "kernel", "systemd", "app", "unknown"]);
+export const ExplainKind = z.enum([
+  "nginx-error",
+  "nginx-access",
+  "kernel",
+  "systemd",
+  "supervisor",
+  "app",
+  "unknown",
+]);
 export type ExplainKind = z.infer<typeof ExplainKind>;
 
 /**

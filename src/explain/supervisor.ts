@@ -1,0 +1,177 @@
+import { dockerParser } from "../evidence/docker/docker.js";
+import { pm2Parser } from "../evidence/pm2/pm2.js";
+import { parseText } from "../evidence/run.js";
+import { supervisordParser } from "../evidence/supervisord/supervisord.js";
+import type { CauseId, ParseContext, Parser, RecordBase } from "../evidence/types.js";
+import { code, WHEN } from "./phrases.js";
+import type { Reading } from "./schema.js";
+
+/**
+ * What a supervisor other than systemd says about the program it runs, one line at a time: supervisord's
+ * log (`spawned:`, `exited:`, `gave up:`, `spawnerr:`), PM2's (`App [name:0] exited with code [1] via signal
+ * [SIGINT]`, `had too many unstable restarts`) and `docker events` (`container die ... (exitCode=137, ...)`).
+ */
+
+/** The fields the supervisors' records share (src/evidence/lifecycle.ts) that a meaning needs. */
+interface Lifecycle extends RecordBase {
+  event?: string;
+  program?: string | undefined;
+  pid?: number | undefined;
+  exitCode?: number | undefined;
+  signal?: string | undefined;
+  coreDumped?: boolean | undefined;
+  expected?: boolean | undefined;
+  oomKilled?: boolean | undefined;
+  state?: string | undefined;
+  message?: string | undefined;
+}
+
+interface Source {
+  name: string;
+  parser: Parser<Lifecycle>;
+  /** How to see the program's state now. */
+  status: (program: string) => string;
+  /** Where the program's own last words are. */
+  output: (program: string) => string;
+}
+
+const SOURCES: readonly Source[] = [
+  {
+    name: "supervisord",
+    parser: supervisordParser as unknown as Parser<Lifecycle>,
+    status: (p) => `\`supervisorctl status ${p}\``,
+    output: (p) => `the program's own log (\`supervisorctl tail ${p} stderr\`)`,
+  },
+  {
+    name: "PM2",
+    parser: pm2Parser as unknown as Parser<Lifecycle>,
+    status: (p) => `\`pm2 describe ${p}\``,
+    output: (p) => `the app's error log (\`pm2 logs ${p} --err --lines 50\`)`,
+  },
+  {
+    name: "Docker",
+    parser: dockerParser as unknown as Parser<Lifecycle>,
+    status: (p) => `\`docker inspect --format '{{json .State}}' ${p}\``,
+    output: (p) => `\`docker logs --timestamps --since 10m ${p}\``,
+  },
+];
+
+/** Events worth a meaning; the rest (banners, `docker inspect` JSON) are left to the other readers. */
+const KNOWN = new Set(["spawned", "running", "exited", "stopped", "gave_up", "spawn_error"]);
+
+function read(line: string, ctx: ParseContext): { r: Lifecycle; s: Source } | undefined {
+  for (const s of SOURCES) {
+    const r = parseText(s.parser, line, ctx).records[0];
+    if (!r) continue;
+    // A docker line is read here only as an event (`docker events`), not as inspect's State JSON.
+    if (s.name === "Docker" && !/^\S+ container \w+ /.test(line.trim())) continue;
+    if (KNOWN.has(r.event ?? "") || r.oomKilled === true || (s.name === "Docker" && r.signal))
+      return { r, s };
+  }
+  return undefined;
+}
+
+/** How a life ended, in words, and what to look at for it. */
+function ending(r: Lifecycle, s: Source, program: string): { what: string; next: string } {
+  if (r.oomKilled) {
+    return {
+      what: "was killed for lack of memory (an OOM kill)",
+      next: `The kernel log ${WHEN} names the victim and the memory limit it hit (\`dmesg -T | grep -i -A3 'killed process'\`).`,
+    };
+  }
+  if (r.signal === "KILL") {
+    return {
+      what: "was killed by SIGKILL",
+      next: `SIGKILL comes from the kernel's OOM killer or from a \`kill -9\` (a deploy, a health check): look for \`Killed process\` in the kernel log ${WHEN}.`,
+    };
+  }
+  if (r.signal === "SEGV" || r.signal === "BUS" || r.signal === "ILL" || r.signal === "FPE") {
+    return {
+      what: `crashed with SIG${r.signal}${r.coreDumped ? " (it left a core dump)" : ""}`,
+      next: `A crash in native code: ${s.output(program)} and the kernel's \`segfault at\` line ${WHEN} name where; a core dump has the stack.`,
+    };
+  }
+  if (r.signal !== undefined && r.exitCode === undefined) {
+    return {
+      what: `was ended by SIG${r.signal}`,
+      next: `Something sent it SIG${r.signal}: a stop, a deploy or a supervisor's own shutdown ${WHEN}?`,
+    };
+  }
+  const status = r.exitCode ?? 0;
+  return {
+    what: `exited with status ${status}`,
+    next:
+      status === 0
+        ? "It ended on its own without an error code: was it told to stop, or did its main loop return?"
+        : `The program stopped itself with an error: its last words before it exited are in ${s.output(program)}, ${WHEN}.`,
+  };
+}
+
+function meaningOf(r: Lifecycle, s: Source): Reading {
+  const program = r.program ?? "the program";
+  const p = r.program === undefined ? program : code(program);
+  const base = { kind: "supervisor" as const, cause: r.cause as CauseId | undefined, time: r.time };
+  const refused = "nginx's connections to it are refused (111, a 502) until it runs again.";
+  switch (r.event) {
+    case "spawned":
+      return {
+        ...base,
+        cause: undefined,
+        meaning: `${s.name} started ${p}${r.pid ? ` (pid ${r.pid})` : ""}.`,
+        next: `One start is normal; several within minutes are a crash loop: see how each run ended (the exit lines ${WHEN}) and ${s.status(program)}.`,
+      };
+    case "running":
+      return {
+        ...base,
+        meaning: `${p} came up and stayed up (${s.name}: ${code(r.state ?? "running")}).`,
+        next: "It was running from then on; if nginx still failed, look at its error log for what the requests met.",
+      };
+    case "stopped":
+      return {
+        ...base,
+        meaning: `${s.name} stopped ${p} on purpose (a stop command or a shutdown), so ${refused}`,
+        next: `Who stopped it ${WHEN} (a deploy, someone on the host)? ${s.status(program)} says whether it is back.`,
+      };
+    case "gave_up":
+      return {
+        ...base,
+        meaning: `${s.name} gave up restarting ${p}: it ended too often, too soon after starting${r.state ? ` (${code(r.state)})` : ""}. It stays down, so ${refused}`,
+        next: `It dies while starting up: read its last words in ${s.output(program)}; fix that configuration, file or dependency, then start it again (${s.status(program)}).`,
+      };
+    case "spawn_error":
+      return {
+        ...base,
+        meaning: `${s.name} could not start ${p} at all: ${code(r.message ?? "spawn error")}.`,
+        next: "The program's command is wrong or missing (a path, a permission, a user): fix it in the supervisor's config.",
+      };
+    case "other":
+      // Docker's `oom` and `kill` events: what happened to the container, not yet how it ended.
+      if (r.oomKilled) {
+        return {
+          ...base,
+          cause: "oom_kill",
+          meaning: `The kernel's OOM killer killed a process in container ${p} (Docker's \`oom\` event): it hit its memory limit.`,
+          next: `If that was its main process, a \`die\` line with exit 137 follows; the kernel log ${WHEN} names the victim and the limit.`,
+        };
+      }
+      return {
+        ...base,
+        meaning: `Docker sent SIG${r.signal ?? "TERM"} to container ${p} (\`docker stop\`, \`docker kill\` or a restart).`,
+        next: `Who stopped it ${WHEN}: a deploy, an orchestrator or someone on the host? A \`die\` line follows when it ended.`,
+      };
+    default: {
+      const e = ending(r, s, program);
+      const surprise = r.expected === false ? ` (not expected: ${s.name} starts it again)` : "";
+      return {
+        ...base,
+        meaning: `${p} ${e.what}${surprise}. ${refused}`,
+        next: e.next,
+      };
+    }
+  }
+}
+
+export function readSupervisor(line: string, ctx: ParseContext): Reading | undefined {
+  const found = read(line, ctx);
+  return found ? meaningOf(found.r, found.s) : undefined;
+}
