@@ -26,6 +26,17 @@ const SECRET_KEY =
  */
 const SHORT_KEY = "(?:pass|pwd|key|sig|sid)";
 
+/** Keys whose value may be a passphrase of several words. */
+const PASSPHRASE_KEY = "(?:pass(?:word|wd|phrase)|secret)";
+/** A word of an unquoted value, and a further one: not a separator, and not the start of another field. */
+const WORD = String.raw`[^\s,;{}[\]"'\\]+`;
+const NEXT_WORD = String.raw`[^\s,;{}[\]"'\\:=-][^\s,;{}[\]"'\\:=]*(?![^\s,;]*[:=])`;
+
+/** A key as people write one (lower case, UPPER_CASE, Header-Case), not an exception class (`InvalidTokenError`). */
+function plainKey(key: string): boolean {
+  return /^(?:[a-z0-9_.-]+|[A-Z0-9_.-]+|(?:[A-Z][a-z0-9]*-)*[A-Z][a-z0-9]*)$/.test(key);
+}
+
 /** A quoted value (JSON, shell, or JSON inside a JSON string), or `undefined`. */
 const QUOTED = String.raw`"(?:[^"\\\r\n]|\\.)*"|\\"(?:[^"\\\r\n]|\\[^"\r\n])*\\"|'[^'\r\n]*'`;
 
@@ -106,6 +117,17 @@ const RULES: readonly Rule[] = [
       nothing(value ?? "") || key === "PWD" ? undefined : `${lead}${key}=***`,
   },
   {
+    // A passphrase written unquoted may hold spaces: after `password:` (YAML, app lines) or ` = ` with
+    // spaces around it (INI), its words run on up to a separator or a word that starts the next field
+    // (`user: app`, `host=db`, `--port`). One word alone is left to the rules below.
+    re: new RegExp(
+      String.raw`(?<![A-Za-z0-9_./@-])([A-Za-z0-9_.-]*?${PASSPHRASE_KEY})(:[ \t]*|[ \t]+=[ \t]+)(${WORD}(?:[ \t]+${NEXT_WORD})+)`,
+      "gi",
+    ),
+    mask: (_m, [key, sep, value]) =>
+      nothing(value ?? "") || !plainKey(key ?? "") ? undefined : `${key}${sep}***`,
+  },
+  {
     // Unquoted `key: value` (YAML, logfmt-like app lines, header lines): lower case, UPPER_CASE or
     // Header-Case keys only, so that an exception class (`InvalidTokenError: …`) keeps its message.
     re: new RegExp(
@@ -113,10 +135,7 @@ const RULES: readonly Rule[] = [
       "gi",
     ),
     mask: (_m, [key, sep, value]) =>
-      nothing(value ?? "") ||
-      !/^(?:[a-z0-9_.-]+|[A-Z0-9_.-]+|(?:[A-Z][a-z0-9]*-)*[A-Z][a-z0-9]*)$/.test(key ?? "")
-        ? undefined
-        : `${key}${sep}${masked(value ?? "")}`,
+      nothing(value ?? "") || !plainKey(key ?? "") ? undefined : `${key}${sep}${masked(value ?? "")}`,
   },
   {
     re: /\b(bearer|basic)([ \t]+)([A-Za-z0-9._~+/=-]{8,})/gi,

@@ -89,6 +89,18 @@ export const CORPUS: readonly Planted[] = [
   },
   {
     kind: "app",
+    what: "a passphrase of several words after `password:`, then the next field",
+    text: "2026-11-25T12:44:45Z ERROR db: connect failed, password: planted horse battery staple01 user: checkout host: 10.0.0.9:5432",
+    secrets: ["planted horse battery staple01"],
+  },
+  {
+    kind: "dump",
+    what: "an INI setting whose passphrase holds spaces (`key = value`)",
+    text: "[database]\ndb_password = planted correct horse ini02\nport = 5432",
+    secrets: ["planted correct horse ini02"],
+  },
+  {
+    kind: "app",
     what: "Node stack with credentials in a database URL",
     text: [
       "Error: connect ECONNREFUSED postgres://checkout:PlantedDbUrlPw01@10.0.0.9:5432/orders",
