@@ -90,6 +90,21 @@ describe("maskSecrets", () => {
       expect(maskSecrets(line)).toEqual({ text: line, count: 0 });
   });
 
+  it("masks a passphrase of several words up to the next field, and keeps that field whole", () => {
+    const cases: [string, string][] = [
+      ["password: correct horse battery staple user: app", "password: *** user: app"],
+      ["db_password = correct horse battery staple", "db_password = ***"],
+      ["password: hunter2 from 10.0.0.1:5432", "password: *** 10.0.0.1:5432"],
+      ["{password: abc def, user: x}", "{password: ***, user: x}"],
+      ["--password=abc --port 8080", "--password=*** --port 8080"],
+      ['request: "GET /x?password=abc HTTP/1.1"', 'request: "GET /x?password=*** HTTP/1.1"'],
+    ];
+    for (const [line, want] of cases) expect(maskSecrets(line).text).toBe(want);
+    // A word of a megabyte before a colon is read once, not once per character it could have ended at.
+    const word = "x".repeat(1_000_000);
+    expect(maskSecrets(`password: a ${word}:`).text).toBe(`password: *** ${word}:`);
+  });
+
   it("masking masked text changes nothing and counts nothing", () => {
     const once = maskSecrets(
       'password=a&token=b "secret": "c" https://u:p@h/ AKIAABCDEFGHIJKLMNOP Authorization: Basic dXNlcjpwYXNz',

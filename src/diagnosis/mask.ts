@@ -30,7 +30,9 @@ const SHORT_KEY = "(?:pass|pwd|key|sig|sid)";
 const PASSPHRASE_KEY = "(?:pass(?:word|wd|phrase)|secret)";
 /** A word of an unquoted value, and a further one: not a separator, and not the start of another field. */
 const WORD = String.raw`[^\s,;{}[\]"'\\]+`;
-const NEXT_WORD = String.raw`[^\s,;{}[\]"'\\:=-][^\s,;{}[\]"'\\:=]*(?![^\s,;]*[:=])`;
+// Taken whole (a lookahead and its backreference: no backtracking into a shorter word, which would let a
+// long word cost quadratic time and cut `10.0.0.1:5432` at `10.0.0.`), then not followed by `:` or `=`.
+const NEXT_WORD = String.raw`(?=([^\s,;{}[\]"'\\:=-][^\s,;{}[\]"'\\:=]*))\4(?![:=])`;
 
 /** A key as people write one (lower case, UPPER_CASE, Header-Case), not an exception class (`InvalidTokenError`). */
 function plainKey(key: string): boolean {
