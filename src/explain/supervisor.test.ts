@@ -76,6 +76,15 @@ describe("explain: what a supervisor says about its program", () => {
     expect(d.meaning).toContain("`happy_meitner` was killed by SIGKILL");
   });
 
+  it("docker events: exit 143 after docker stop is a death by SIGTERM, not an error exit", () => {
+    const die = readFileSync(`${evidence}docker/__fixtures__/events-docs-basic.txt`, "utf8")
+      .split("\n")
+      .find((l) => l.includes("container die"));
+    const d = one(die ?? "");
+    expect(d).toMatchObject({ kind: "supervisor", cause: "service_killed" });
+    expect(d.meaning).toContain("`test` was ended by SIGTERM");
+  });
+
   it("leaves supervisord's and PM2's other lines, and a docker inspect State, to the other readers", () => {
     expect(one(find(SUP, "supervisord started with pid")).kind).not.toBe("supervisor");
     expect(one(find(PM2, "PM2 version")).kind).not.toBe("supervisor");

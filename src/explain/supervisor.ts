@@ -91,7 +91,8 @@ function ending(r: Lifecycle, s: Source, program: string): { what: string; next:
       next: `A crash in native code: ${s.output(program)} and the kernel's \`segfault at\` line ${WHEN} name where; a core dump has the stack.`,
     };
   }
-  if (r.signal !== undefined && r.exitCode === undefined) {
+  // (Docker reports a death by signal N as exit 128+N: the parser names the signal.)
+  if (r.signal !== undefined) {
     return {
       what: `was ended by SIG${r.signal}`,
       next: `Something sent it SIG${r.signal}: a stop, a deploy or a supervisor's own shutdown ${WHEN}?`,
