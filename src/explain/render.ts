@@ -1,6 +1,6 @@
 import { mrkdwnCodeBlock, noEmphasis } from "../diagnosis/render/escape.js";
 import { clip } from "./sanitize.js";
-import type { ExplainedLine, ExplainKind } from "./schema.js";
+import { type ExplainedLine, ExplainKind } from "./schema.js";
 
 /**
  * Renderers for explained lines: plain terminal text, and Slack mrkdwn sections. Entries are already safe
@@ -42,15 +42,8 @@ function facts(e: ExplainedLine, code: (s: string) => string): string[] {
   return out;
 }
 
-const KIND_ORDER: readonly ExplainKind[] = [
-  "nginx-error",
-  "nginx-access",
-  "kernel",
-  "systemd",
-  "supervisor",
-  "app",
-  "unknown",
-];
+/** The tally's order: the schema's. */
+const KIND_ORDER: readonly ExplainKind[] = ExplainKind.options;
 
 /** A one-line tally: `5 lines, 4 entries: 2 nginx error log, 1 kernel, 1 not recognised.` */
 export function explainSummary(lines: readonly ExplainedLine[]): string {
