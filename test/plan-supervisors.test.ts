@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { pm2JlistShell } from "../src/collect/supervisors.js";
+import { dockerEventsShell, pm2JlistShell } from "../src/collect/supervisors.js";
 import { runMain } from "./support/run-main.js";
 
 const dir = mkdtempSync(join(tmpdir(), "why502-plan-sup-"));
@@ -68,6 +68,9 @@ describe("why502 plan for supervisors other than systemd", () => {
     expect(text).toContain(
       `[docker-logs] docker logs --timestamps --since "$W_SINCE" --tail 20000 'checkout-1' 2>&1 (W_SINCE: the window start 1795608000, in the host's clock)`,
     );
+    expect(text).toContain(
+      `[docker-events] docker events --since "$W_SINCE" --until "$(date +%s)" --filter type=container --filter container='checkout-1' --filter event=start --filter event=die --filter event=oom --filter event=kill 2>&1 (W_SINCE: the window start 1795608000, in the host's clock)`,
+    );
   });
 
   it("says what is wrong with a PM2 home that is not absolute", async () => {
@@ -91,5 +94,55 @@ describe("pm2 jlist as collected", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(`pm2: no PM2 daemon runs for ${home} (none is started)\n`);
     expect(readdirSync(home)).toEqual([]);
+  });
+});
+
+describe("docker events as collected", () => {
+  it("asks from the window start until the host's now, for the container's lives only, as one word each", () => {
+    // A stand-in for the docker CLI (no Docker engine runs here): it records its arguments, one a line, and
+    // answers with the documented lines.
+    const bin = join(dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    const args = join(dir, "docker-args");
+    const lines = readFileSync(
+      new URL("../src/evidence/docker/__fixtures__/events-docs-kill.txt", import.meta.url),
+    );
+    writeFileSync(join(dir, "events.txt"), lines);
+    writeFileSync(
+      join(bin, "docker"),
+      `#!/bin/sh\nprintf '%s\\n' "$@" > '${args}'\ncat '${join(dir, "events.txt")}'\n`,
+    );
+    chmodSync(join(bin, "docker"), 0o755);
+    const before = Math.floor(Date.now() / 1000);
+    const r = spawnSync("sh", ["-c", dockerEventsShell("checkout-1; reboot", '"$W_SINCE"')], {
+      encoding: "utf8",
+      env: { PATH: `${bin}:/usr/bin:/bin`, W_SINCE: "1483283804" },
+    });
+    const after = Math.floor(Date.now() / 1000);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(lines.toString());
+    const argv = readFileSync(args, "utf8").trimEnd().split("\n");
+    const until = Number(argv[4]);
+    expect(until).toBeGreaterThanOrEqual(before);
+    expect(until).toBeLessThanOrEqual(after);
+    expect(argv).toEqual([
+      "events",
+      "--since",
+      "1483283804",
+      "--until",
+      String(until),
+      "--filter",
+      "type=container",
+      "--filter",
+      "container=checkout-1; reboot",
+      "--filter",
+      "event=start",
+      "--filter",
+      "event=die",
+      "--filter",
+      "event=oom",
+      "--filter",
+      "event=kill",
+    ]);
   });
 });
