@@ -122,7 +122,29 @@ function isExit(r: SystemdRecord): boolean {
   return r.entry === "journal" && r.event === "main_exited";
 }
 
-/** What the backend host tells about the process behind one target. Pure. */
+/**
+ * The facts name why the process ended, from lines that say so (an OOM kill, a crash, a segfault, the heap,
+ * a crash loop's lives, an exit with an error status): what a host lost in the middle of its collection must
+ * show to be diagnosed. A restart alone is not enough there: "it restarted and nothing says why" would rest
+ * on the sections that never arrived.
+ */
+export function namesCause(b: BackendFacts): boolean {
+  return (
+    b.oomKilled ||
+    b.crashed ||
+    b.segfault ||
+    b.heapExhausted ||
+    (b.starts >= 3 && b.lives >= 2) ||
+    (b.exited && b.exitCode === "exited" && b.exitStatus !== 0)
+  );
+}
+
+/**
+ * What the backend host tells about the process behind one target. Pure. A host lost in the middle of its
+ * collection (partial) has its whole sections read, and they count only when they name why the process
+ * ended (namesCause): a section that never arrived proves nothing, so without such lines the host stays
+ * what it was, one that did not answer.
+ */
 export function analyseBackend(
   set: EvidenceSet,
   host: HostBundle | undefined,
@@ -131,7 +153,24 @@ export function analyseBackend(
   window: Window,
   cite: Citations,
 ): BackendFacts {
-  if (!host || host.failure) return { ...NONE };
+  if (!host) return { ...NONE };
+  if (!host.failure) return readBackend(set, host, ep, firstError, window, cite);
+  if (!host.commands.some((c) => c.failure === undefined)) return { ...NONE };
+  const scratch = Object.fromEntries(Object.keys(cite).map((k) => [k, []])) as unknown as Citations;
+  const out = readBackend(set, host, ep, firstError, window, scratch);
+  if (!namesCause(out)) return { ...NONE };
+  for (const [k, refs] of Object.entries(scratch)) cite[k as keyof Citations].push(...refs);
+  return out;
+}
+
+function readBackend(
+  set: EvidenceSet,
+  host: HostBundle,
+  ep: Endpoint,
+  firstError: string,
+  window: Window,
+  cite: Citations,
+): BackendFacts {
   const out: BackendFacts = { ...NONE, crashFrames: [] };
   const firstErrorMs = firstError ? ms(firstError) : window.since;
 

@@ -5,7 +5,7 @@ import type { ConfLocation, NginxConf } from "../evidence/nginx-conf.js";
 import type { NginxErrorRecord } from "../evidence/nginx-error.js";
 import { CauseId } from "../evidence/types.js";
 import { endpointOf, sameSocket } from "./address.js";
-import { analyseBackend } from "./backend.js";
+import { analyseBackend, namesCause } from "./backend.js";
 import { type EvidenceRef, type EvidenceSet, refOf } from "./evidence-set.js";
 import { CiteKey, type ErrorCounts, type TargetFacts } from "./schema.js";
 import { durationStats } from "./timing.js";
@@ -217,7 +217,8 @@ export function analyseTarget(ctx: TargetContext, address: string, lines: Failur
     placementKnown: owner.placementKnown,
     known: owner.known,
     inConfig: conf.inConfig,
-    reachable: hostFailure === undefined,
+    // A host lost in the middle of its collection answered enough when what arrived names why its process ended.
+    reachable: hostFailure === undefined || namesCause(backend),
     hostFailure: hostFailure?.code ?? "",
     ...backend,
     errorCount: lines.length,
