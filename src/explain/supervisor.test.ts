@@ -85,10 +85,23 @@ describe("explain: what a supervisor says about its program", () => {
     expect(d.meaning).toContain("`test` was ended by SIGTERM");
   });
 
-  it("leaves supervisord's and PM2's other lines, and a docker inspect State, to the other readers", () => {
+  it("docker inspect's State on one line: how the last life ended, how long it ran, and whether it runs", () => {
+    const state = readFileSync(`${evidence}docker/__fixtures__/state-json-restarting.txt`, "utf8");
+    const d = one(state);
+    expect(d).toMatchObject({ kind: "supervisor", cause: "service_exit", time: "2015-12-11T16:30:57.190Z" });
+    expect(d.meaning).toContain("its last process exited with status 2, and it is restarting");
+    expect(d.meaning).toContain("Its last life ran 0.03 s");
+    expect(d.next).toMatch(
+      /^A life that short, again and again, is a crash loop: the program stopped itself/,
+    );
+    // The line why502 collects, built around the same real State (no public report shows that line).
+    const named = JSON.stringify({ Name: "/weaveplugin", RestartCount: 7, State: JSON.parse(state) });
+    expect(one(named).meaning).toContain("Docker's state of container `weaveplugin`");
+    expect(one(named).meaning).toContain("Docker restarted it 7 times.");
+  });
+
+  it("leaves supervisord's and PM2's other lines to the other readers", () => {
     expect(one(find(SUP, "supervisord started with pid")).kind).not.toBe("supervisor");
     expect(one(find(PM2, "PM2 version")).kind).not.toBe("supervisor");
-    const state = readFileSync(`${evidence}docker/__fixtures__/state-json-restarting.txt`, "utf8");
-    expect(one(state).kind).not.toBe("supervisor");
   });
 });

@@ -15,6 +15,12 @@ import type { Reading } from "./schema.js";
 /** The fields the supervisors' records share (src/evidence/lifecycle.ts) that a meaning needs. */
 interface Lifecycle extends RecordBase {
   event?: string;
+  running?: boolean | undefined;
+  restarting?: boolean | undefined;
+  restarts?: number | undefined;
+  startedAt?: string | undefined;
+  finishedAt?: string | undefined;
+  error?: string | undefined;
   program?: string | undefined;
   pid?: number | undefined;
   exitCode?: number | undefined;
@@ -56,15 +62,15 @@ const SOURCES: readonly Source[] = [
   },
 ];
 
-/** Events worth a meaning; the rest (banners, `docker inspect` JSON) are left to the other readers. */
+/** Events worth a meaning; the rest (banners, start-up notices) are left to the other readers. */
 const KNOWN = new Set(["spawned", "running", "exited", "stopped", "gave_up", "spawn_error"]);
 
 function read(line: string, ctx: ParseContext): { r: Lifecycle; s: Source } | undefined {
   for (const s of SOURCES) {
     const r = parseText(s.parser, line, ctx).records[0];
     if (!r) continue;
-    // A docker line is read here only as an event (`docker events`), not as inspect's State JSON.
-    if (s.name === "Docker" && !/^\S+ container \w+ /.test(line.trim())) continue;
+    // Docker's lines: `docker events`, or a container's State from `docker inspect` on one line.
+    if (s.name === "Docker" && r.event === "status") return { r, s };
     if (KNOWN.has(r.event ?? "") || r.oomKilled === true || (s.name === "Docker" && r.signal))
       return { r, s };
   }
@@ -108,12 +114,51 @@ function ending(r: Lifecycle, s: Source, program: string): { what: string; next:
   };
 }
 
+/** `docker inspect`'s State of a container (one line): how its last life ended, and whether it runs. */
+function stateMeaning(r: Lifecycle, s: Source, base: Omit<Reading, "meaning" | "next">): Reading {
+  const name = r.program === undefined ? "the container" : `container ${code(r.program)}`;
+  const program = r.program ?? "NAME";
+  const lifeMs = Date.parse(r.finishedAt ?? "") - Date.parse(r.startedAt ?? "");
+  const life =
+    lifeMs >= 0
+      ? ` Its last life ran ${Number((lifeMs / 1000).toFixed(3))} s (${r.startedAt} to ${r.finishedAt}).`
+      : "";
+  const restarts = r.restarts ? ` Docker restarted it ${r.restarts} time${r.restarts === 1 ? "" : "s"}.` : "";
+  const error = r.error ? ` Docker could not start it: ${code(r.error)}.` : "";
+  if (r.exitCode === undefined) {
+    return {
+      ...base,
+      meaning: `Docker's state of ${name}: ${code(r.state ?? "unknown")}, running since ${r.startedAt ?? "(unknown)"}${r.pid ? ` as pid ${r.pid}` : ""}; it has not exited since it was created.${restarts}`,
+      next: "It runs: if nginx still fails, look at what the requests meet inside it (its log) or at the port it listens on.",
+    };
+  }
+  const e = ending(r, s, program);
+  const now = r.restarting
+    ? "it is restarting (its restart policy starts it again)"
+    : r.running
+      ? "it runs again"
+      : "it is not running";
+  const lower = (t: string) => t.charAt(0).toLowerCase() + t.slice(1);
+  return {
+    ...base,
+    // Its end is the moment its last words were written.
+    time: r.finishedAt ?? r.time,
+    meaning: `Docker's state of ${name}: its last process ${e.what}${r.oomKilled === false && r.signal === "KILL" ? " (OOMKilled: false)" : ""}, and ${now}.${life}${restarts}${error}`,
+    next:
+      r.restarting && lifeMs >= 0 && lifeMs < 10_000
+        ? `A life that short, again and again, is a crash loop: ${lower(e.next)}`
+        : e.next,
+  };
+}
+
 function meaningOf(r: Lifecycle, s: Source): Reading {
   const program = r.program ?? "the program";
   const p = r.program === undefined ? program : code(program);
   const base = { kind: "supervisor" as const, cause: r.cause as CauseId | undefined, time: r.time };
   const refused = "nginx's connections to it are refused (111, a 502) until it runs again.";
   switch (r.event) {
+    case "status":
+      return stateMeaning(r, s, base);
     case "spawned":
       return {
         ...base,
