@@ -128,8 +128,12 @@ function stateMeaning(r: Lifecycle, s: Source, base: Omit<Reading, "meaning" | "
   if (r.exitCode === undefined) {
     return {
       ...base,
-      meaning: `Docker's state of ${name}: ${code(r.state ?? "unknown")}, running since ${r.startedAt ?? "(unknown)"}${r.pid ? ` as pid ${r.pid}` : ""}; it has not exited since it was created.${restarts}`,
-      next: "It runs: if nginx still fails, look at what the requests meet inside it (its log) or at the port it listens on.",
+      meaning: r.running
+        ? `Docker's state of ${name}: ${code(r.state ?? "running")}, running since ${r.startedAt ?? "(unknown)"}${r.pid ? ` as pid ${r.pid}` : ""}; it has not exited since it was created.${restarts}`
+        : `Docker's state of ${name}: ${code(r.state ?? "unknown")}; it has not run yet.${error}`,
+      next: r.running
+        ? "It runs: if nginx still fails, look at what the requests meet inside it (its log) or at the port it listens on."
+        : `Nothing runs in it: start it (\`docker start ${program}\`) and watch \`docker logs ${program}\`.`,
     };
   }
   const e = ending(r, s, program);
