@@ -6,7 +6,7 @@ import { readNginxAccess } from "./nginx-access.js";
 import { readNginxError } from "./nginx-error.js";
 import { clip, forParsing, splitLines, visible, WHEN } from "./sanitize.js";
 import type { ExplainedLine, Reading } from "./schema.js";
-import { readSupervisor } from "./supervisor.js";
+import { readDockerBlocks, readSupervisor } from "./supervisor.js";
 import { readSystemd } from "./systemd.js";
 
 export {
@@ -22,7 +22,8 @@ export { ExplainedLine, ExplainKind } from "./schema.js";
  * `why502 explain`: what each pasted log line means. Lines are read independently (a paste mixes nginx,
  * kernel, systemd and app lines), each by the evidence parsers, in this order: nginx error log, nginx
  * access log, kernel, systemd, app. A multi-line crash report (Go panic, Python traceback, Java or Node
- * stack) becomes one entry on its first line, with `lines` saying how many lines it covers; indented
+ * stack) becomes one entry on its first line, with `lines` saying how many lines it covers, and so does
+ * pasted `docker inspect` output (its array or its `"State"` block); indented
  * frames right after an exception line are folded into it the same way. Blank lines are skipped. Nothing
  * here throws on input: a line nobody reads is `unknown`.
  */
@@ -116,8 +117,11 @@ export function explainText(text: string, opts: ExplainOptions = {}): ExplainedL
   const parse = raw.map(forParsing);
   const ctx = context(0, opts.now);
   const probe = context(PROBE_OFFSET_MINUTES, opts.now);
-  const blocks = readAppBlocks(parse, ctx);
-  const probeBlocks = blocks.size > 0 ? readAppBlocks(parse, probe) : blocks;
+  // Multi-line reports: crash reports and stacks, and pasted `docker inspect` output.
+  const readBlocks = (c: ParseContext) =>
+    new Map([...readAppBlocks(parse, c), ...readDockerBlocks(parse, c)]);
+  const blocks = readBlocks(ctx);
+  const probeBlocks = blocks.size > 0 ? readBlocks(probe) : blocks;
   const out: ExplainedLine[] = [];
   let folding: ExplainedLine | undefined;
   for (let i = 0; i < raw.length; i++) {

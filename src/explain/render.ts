@@ -53,7 +53,7 @@ export function explainSummary(lines: readonly ExplainedLine[]): string {
   });
   const covered = lines.reduce((n, e) => n + (e.lines ?? 1), 0);
   const masked = lines.reduce((n, e) => n + (e.masked ?? 0), 0);
-  const entries = covered === lines.length ? "" : `, ${lines.length} entries`;
+  const entries = covered === lines.length ? "" : `, ${lines.length} entr${lines.length === 1 ? "y" : "ies"}`;
   const secrets = masked === 0 ? "" : `; ${masked} secret${masked === 1 ? "" : "s"} masked`;
   return `${covered} line${covered === 1 ? "" : "s"}${entries}: ${parts.join(", ") || "nothing"}${secrets}.`;
 }

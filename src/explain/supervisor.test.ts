@@ -47,6 +47,17 @@ describe("explain: what a supervisor says about its program", () => {
     expect(spawnerr.meaning).toContain("can't find command");
   });
 
+  it("reads the same lines pasted as fragments: without their stamp, or their stamp and level", () => {
+    const whole = find(SUP, "exited: checkout (exit status 1; not expected)");
+    const noStamp = whole.slice(whole.indexOf("WARN "));
+    const bare = whole.slice(whole.indexOf("exited: "));
+    for (const cut of [noStamp, bare]) {
+      expect(one(cut)).toMatchObject({ kind: "supervisor", cause: "service_exit" });
+    }
+    const pm2 = find(PM2, "App [checkout:0] exited with code [1]");
+    expect(one(pm2.slice(pm2.indexOf("App ["))).meaning).toContain("`checkout` exited with status 1");
+  });
+
   it("PM2: an exit with its code, and the give-up after too many unstable restarts", () => {
     const exit = one(find(PM2, "App [checkout:0] exited with code [1]"));
     expect(exit).toMatchObject({
@@ -98,6 +109,19 @@ describe("explain: what a supervisor says about its program", () => {
     const named = JSON.stringify({ Name: "/weaveplugin", RestartCount: 7, State: JSON.parse(state) });
     expect(one(named).meaning).toContain("Docker's state of container `weaveplugin`");
     expect(one(named).meaning).toContain("Docker restarted it 7 times.");
+  });
+
+  it("docker inspect pasted over several lines (its State block): one entry spanning the block", () => {
+    const block = readFileSync(`${evidence}docker/__fixtures__/state-block-exited-137.txt`, "utf8");
+    const d = one(block);
+    expect(d).toMatchObject({ kind: "supervisor", cause: "service_killed", lines: 13, line: 1 });
+    expect(d.meaning).toContain(
+      "its last process was killed by SIGKILL (OOMKilled: false), and it is not running",
+    );
+    expect(d.time).toBe("2020-07-31T22:28:17.557Z");
+    // A block that never closes folds nothing: its lines are read one by one.
+    const open = block.split("\n").slice(0, 5).join("\n");
+    expect(explainText(open).length).toBe(5);
   });
 
   it("leaves supervisord's and PM2's other lines to the other readers", () => {

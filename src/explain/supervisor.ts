@@ -1,7 +1,6 @@
 import { dockerParser } from "../evidence/docker/docker.js";
-import { pm2Parser } from "../evidence/pm2/pm2.js";
+import { parsers } from "../evidence/registry.js";
 import { parseText } from "../evidence/run.js";
-import { supervisordParser } from "../evidence/supervisord/supervisord.js";
 import type { CauseId, ParseContext, Parser, RecordBase } from "../evidence/types.js";
 import { code, WHEN } from "./phrases.js";
 import type { Reading } from "./schema.js";
@@ -35,28 +34,37 @@ interface Lifecycle extends RecordBase {
 interface Source {
   name: string;
   parser: Parser<Lifecycle>;
+  /** Words any line this source has a meaning for holds: a cheap test before its parser runs. */
+  may: (line: string) => boolean;
   /** How to see the program's state now. */
   status: (program: string) => string;
   /** Where the program's own last words are. */
   output: (program: string) => string;
 }
 
+/** supervisord's words for a program's life (supervisord.ts): spawned, success, exited, stopped, gave up. */
+const SUPERVISORD_WORDS = ["spawned: ", "success: ", "exited: ", "stopped: ", "gave up: ", "spawnerr: "];
+
 const SOURCES: readonly Source[] = [
   {
     name: "supervisord",
-    parser: supervisordParser as unknown as Parser<Lifecycle>,
+    // The fragment-aware parser: a pasted line may have lost its stamp and level.
+    parser: parsers.supervisord as unknown as Parser<Lifecycle>,
+    may: (l) => SUPERVISORD_WORDS.some((w) => l.includes(w)),
     status: (p) => `\`supervisorctl status ${p}\``,
     output: (p) => `the program's own log (\`supervisorctl tail ${p} stderr\`)`,
   },
   {
     name: "PM2",
-    parser: pm2Parser as unknown as Parser<Lifecycle>,
+    parser: parsers.pm2 as unknown as Parser<Lifecycle>,
+    may: (l) => l.includes("App [") || l.includes("unstable restarts") || l.includes("Stopping app:"),
     status: (p) => `\`pm2 describe ${p}\``,
     output: (p) => `the app's error log (\`pm2 logs ${p} --err --lines 50\`)`,
   },
   {
     name: "Docker",
     parser: dockerParser as unknown as Parser<Lifecycle>,
+    may: (l) => l.includes(" container ") || l.includes('"Status"') || l.includes('"State"'),
     status: (p) => `\`docker inspect --format '{{json .State}}' ${p}\``,
     output: (p) => `\`docker logs --timestamps --since 10m ${p}\``,
   },
@@ -67,6 +75,7 @@ const KNOWN = new Set(["spawned", "running", "exited", "stopped", "gave_up", "sp
 
 function read(line: string, ctx: ParseContext): { r: Lifecycle; s: Source } | undefined {
   for (const s of SOURCES) {
+    if (!s.may(line)) continue;
     const r = parseText(s.parser, line, ctx).records[0];
     if (!r) continue;
     // Docker's lines: `docker events`, or a container's State from `docker inspect` on one line.
@@ -224,4 +233,51 @@ function meaningOf(r: Lifecycle, s: Source): Reading {
 export function readSupervisor(line: string, ctx: ParseContext): Reading | undefined {
   const found = read(line, ctx);
   return found ? meaningOf(found.r, found.s) : undefined;
+}
+
+/** A line that opens a pasted `docker inspect` (its array, an object, or its `"State": {` block). */
+const BLOCK_OPEN = /^\s*(?:"State"\s*:\s*)?[[{]\s*$/;
+/** What follows such an opening in inspect's output: a member (`"Id": ...`) or, in the array, its object. */
+const BLOCK_NEXT = /^\s*(?:"[A-Za-z]\w*"\s*:|\{\s*$)/;
+/** More lines than any container's inspect output: a brace never closed does not fold the rest. */
+const MAX_BLOCK_LINES = 400;
+
+/**
+ * Pasted `docker inspect` output over several lines (the whole array, or the `"State": {...}` block people
+ * copy out of it): one entry on its first line, spanning the block, when Docker's parser finds a State in it.
+ * Keyed by 1-based line number, as readAppBlocks.
+ */
+export function readDockerBlocks(
+  lines: readonly string[],
+  ctx: ParseContext,
+): Map<number, { reading: Reading; span: number }> {
+  const out = new Map<number, { reading: Reading; span: number }>();
+  const docker = SOURCES.find((s) => s.name === "Docker");
+  if (!docker) return out;
+  // Characters looked at, bounded: a paste of lone braces costs a few passes over it, not one per brace.
+  let budget = 4 * lines.reduce((n, l) => n + l.length + 1, 0);
+  for (let i = 0; i < lines.length && budget > 0; i++) {
+    if (!BLOCK_OPEN.test(lines[i] ?? "") || !BLOCK_NEXT.test(lines[i + 1] ?? "")) continue;
+    let depth = 0;
+    let end = -1;
+    for (let j = i; j < Math.min(lines.length, i + MAX_BLOCK_LINES) && budget > 0; j++) {
+      budget -= (lines[j] ?? "").length + 1;
+      for (const ch of lines[j] ?? "") {
+        if (ch === "{" || ch === "[") depth++;
+        else if (ch === "}" || ch === "]") depth--;
+      }
+      if (depth <= 0) {
+        end = j;
+        break;
+      }
+    }
+    if (end <= i) continue;
+    const r = parseText(docker.parser, lines.slice(i, end + 1).join("\n"), ctx).records.find(
+      (x) => x.event === "status",
+    );
+    if (!r) continue;
+    out.set(i + 1, { reading: meaningOf(r, docker), span: end - i + 1 });
+    i = end;
+  }
+  return out;
 }
