@@ -6,9 +6,10 @@ import type { Io } from "./io.js";
 export const explainHelp = `Usage: why502 explain [--json] < lines
 
 Reads log lines on stdin (pasted from nginx's error or access log, dmesg, the systemd journal,
-supervisord's or PM2's log, docker events, an app's crash output, in any mix) and says what each one means and what to check next. Lines may be fragments:
-without their timestamp, cut at either end, or behind a container runtime's prefix. A crash report (Go
-panic, Python traceback, Java or Node stack) is one entry covering all its lines. Secrets are masked.
+supervisord's or PM2's log, docker events or inspect, an app's crash output, in any mix) and says what
+each one means and what to check next. Lines may be fragments: without their timestamp, cut at either
+end, or behind a container runtime's prefix. A crash report (Go panic, Python traceback, Java or Node
+stack) and pasted docker inspect output are one entry covering all their lines. Secrets are masked.
 
 Options:
   --json     one JSON object per line read (NDJSON) instead of text
