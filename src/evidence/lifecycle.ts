@@ -51,6 +51,31 @@ export const LifecycleFields = {
 
 const CRASH_SIGNALS = new Set(["SEGV", "BUS", "ILL", "FPE"]);
 
+/** Linux's signal names by number, without `SIG` (index 0: none), up to TERM. */
+export const SIGNALS: readonly string[] = [
+  "",
+  "HUP",
+  "INT",
+  "QUIT",
+  "ILL",
+  "TRAP",
+  "ABRT",
+  "BUS",
+  "FPE",
+  "KILL",
+  "USR1",
+  "SEGV",
+  "USR2",
+  "PIPE",
+  "ALRM",
+  "TERM",
+];
+
+/** The signal a process died of, from the exit code 128+N that Docker (and a shell) reports for it. */
+export function signalOfExitCode(code: number): string | undefined {
+  return code > 128 && code < 160 ? SIGNALS[code - 128] || undefined : undefined;
+}
+
 /** What an exit or a give-up points to, as the systemd parser says it. */
 export function lifecycleCause(f: {
   event: LifecycleEvent;

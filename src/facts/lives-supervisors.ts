@@ -1,5 +1,6 @@
 import type { Bundle } from "../bundle/schema.js";
 import type { DockerRecord } from "../evidence/docker/docker.js";
+import { SIGNALS } from "../evidence/lifecycle.js";
 import type { Pm2Record } from "../evidence/pm2/pm2.js";
 import type { SupervisordRecord } from "../evidence/supervisord/supervisord.js";
 import type { SystemdRecord } from "../evidence/systemd.js";
@@ -10,8 +11,6 @@ import { inWindow, ms, type Window } from "./window.js";
 
 // What each supervisor (supervisord, PM2, Docker, systemd) tells about the lives of the program it runs.
 
-const SIGNALS = ["", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV"];
-SIGNALS.push("USR2", "PIPE", "ALRM", "TERM");
 /** systemd's exit_status_to_string() for the LSB range. */
 const EXIT_NAMES = [
   "SUCCESS",

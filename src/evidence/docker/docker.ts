@@ -1,11 +1,9 @@
+import { lifecycleCause, SIGNALS, signalOfExitCode } from "../lifecycle.js";
 import type { LineFeeder, ParseContext, Parser, Sink } from "../types.js";
 import { DockerRecord } from "./schema.js";
 
 export { DockerRecord } from "./schema.js";
 
-const SIGNALS = ["", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV"];
-SIGNALS.push("USR2", "PIPE", "ALRM", "TERM");
-const CRASH_SIGNALS = new Set(["SEGV", "BUS", "ILL", "FPE"]);
 /** Go's zero time: the container never started (or never exited). */
 const NEVER = /^0001-01-01T/;
 
@@ -39,15 +37,14 @@ function containerFields(o: Record<string, unknown>): Partial<DockerRecord> | un
   // An exit is known once the container has finished at least once.
   if (exitCode !== undefined && (finished !== undefined || exitCode !== 0)) {
     f.exitCode = exitCode;
-    // A process killed by signal N exits 128+N as Docker reports it.
-    const signal = exitCode > 128 && exitCode < 160 ? SIGNALS[exitCode - 128] : undefined;
+    const signal = signalOfExitCode(exitCode);
     if (signal) f.signal = signal;
   }
   const t = started ?? finished;
   if (t) f.time = t;
-  if (f.oomKilled) f.cause = "oom_kill";
-  else if (f.signal !== undefined) f.cause = CRASH_SIGNALS.has(f.signal) ? "segfault" : "service_killed";
-  else if (f.exitCode !== undefined && f.exitCode !== 0) f.cause = "service_exit";
+  // What the last exit points to, as for any supervisor's exit.
+  const cause = lifecycleCause({ ...f, event: "exited" });
+  if (cause) f.cause = cause;
   return f;
 }
 
@@ -89,13 +86,12 @@ function eventFields(text: string, oomOf: Set<string>): Partial<DockerRecord> | 
       const e: Partial<DockerRecord> = { ...f, event: "exited", finishedAt: f.time };
       if (Number.isInteger(code)) {
         e.exitCode = code;
-        const signal = code > 128 && code < 160 ? SIGNALS[code - 128] : undefined;
+        const signal = signalOfExitCode(code);
         if (signal) e.signal = signal;
       }
       if (oomOf.has(who)) e.oomKilled = true;
-      if (e.oomKilled) e.cause = "oom_kill";
-      else if (e.signal !== undefined) e.cause = CRASH_SIGNALS.has(e.signal) ? "segfault" : "service_killed";
-      else if (e.exitCode !== undefined && e.exitCode !== 0) e.cause = "service_exit";
+      const cause = lifecycleCause({ ...e, event: "exited" });
+      if (cause) e.cause = cause;
       return e;
     }
     case "oom":
