@@ -13,7 +13,7 @@ import {
   workerKills,
 } from "./backend-evidence.js";
 import { exitsMeanRestart, fromSupervisor, lifeFacts } from "./backend-lives.js";
-import type { Citations } from "./derive.js";
+import { type Citations, emptyCitations } from "./citations.js";
 import { type EvidenceSet, recordsOf, refOf } from "./evidence-set.js";
 import { programOf, supervisedLives } from "./lives.js";
 import { analyseRuntime, NO_RUNTIME, type RuntimeFacts, runtimeOf } from "./runtime.js";
@@ -156,7 +156,7 @@ export function analyseBackend(
   if (!host) return { ...NONE };
   if (!host.failure) return readBackend(set, host, ep, firstError, window, cite);
   if (!host.commands.some((c) => c.failure === undefined)) return { ...NONE };
-  const scratch = Object.fromEntries(Object.keys(cite).map((k) => [k, []])) as unknown as Citations;
+  const scratch = emptyCitations();
   const out = readBackend(set, host, ep, firstError, window, scratch);
   if (!namesCause(out)) return { ...NONE };
   for (const [k, refs] of Object.entries(scratch)) cite[k as keyof Citations].push(...refs);

@@ -9,7 +9,8 @@ import { CiteKey, type GatewayFacts } from "./schema.js";
 import { analyseTarget, type FailureLine, type TargetAnalysis, type TargetContext } from "./target-facts.js";
 import { inWindow, type Window, windowOf } from "./window.js";
 
-export { type Citations, emptyCitations, emptyErrorCounts, type TargetAnalysis } from "./target-facts.js";
+export { type Citations, emptyCitations } from "./citations.js";
+export { emptyErrorCounts, type TargetAnalysis } from "./target-facts.js";
 export { CiteKey };
 
 export interface HostStatus {

@@ -6,12 +6,11 @@ import type { NginxErrorRecord } from "../evidence/nginx-error.js";
 import { CauseId } from "../evidence/types.js";
 import { endpointOf, sameSocket } from "./address.js";
 import { analyseBackend, namesCause } from "./backend.js";
+import { type Citations, emptyCitations } from "./citations.js";
 import { type EvidenceRef, type EvidenceSet, refOf } from "./evidence-set.js";
-import { CiteKey, type ErrorCounts, type TargetFacts } from "./schema.js";
+import type { ErrorCounts, TargetFacts } from "./schema.js";
 import { durationStats } from "./timing.js";
 import type { Window } from "./window.js";
-
-export type Citations = Record<CiteKey, EvidenceRef[]>;
 
 export interface TargetAnalysis {
   facts: TargetFacts;
@@ -33,10 +32,6 @@ export interface TargetContext {
 }
 
 const MAX_CITES = 5;
-
-export function emptyCitations(): Citations {
-  return Object.fromEntries(CiteKey.map((k) => [k, []])) as unknown as Citations;
-}
 
 export function emptyErrorCounts(): ErrorCounts {
   return Object.fromEntries(CauseId.options.map((c) => [c, 0]));
