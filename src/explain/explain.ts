@@ -4,6 +4,7 @@ import { continuesReport, readApp, readAppBlocks } from "./app.js";
 import { readKernel } from "./kernel.js";
 import { readNginxAccess } from "./nginx-access.js";
 import { readNginxError } from "./nginx-error.js";
+import { UNKNOWN_HINT } from "./render.js";
 import { clip, forParsing, splitLines, visible, WHEN } from "./sanitize.js";
 import type { ExplainedLine, Reading } from "./schema.js";
 import { readDockerBlocks, readSupervisor } from "./supervisor.js";
@@ -52,7 +53,7 @@ const READERS: readonly Reader[] = [
 
 const UNKNOWN = {
   meaning: "Nothing I recognise in this line.",
-  next: "why502 reads nginx error and access logs, the kernel log (dmesg, journalctl -k), systemd's journal, supervisord's and PM2's logs, docker events and app crash output: paste whole lines, with their timestamps if you can.",
+  next: UNKNOWN_HINT,
 };
 
 function context(utcOffsetMinutes: number, now: string | undefined): ParseContext {

@@ -18,7 +18,8 @@ const KIND_NAMES: Readonly<Record<ExplainKind, string>> = {
   unknown: "not recognised",
 };
 
-const UNKNOWN_HINT =
+/** What why502 reads, said where a line was not recognised. */
+export const UNKNOWN_HINT =
   "why502 reads nginx error and access logs, the kernel log (dmesg, journalctl -k), systemd's journal, supervisord's and PM2's logs, docker events and app crash output: paste whole lines, with their timestamps if you can.";
 
 function lineRange(e: ExplainedLine): string {

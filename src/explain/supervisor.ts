@@ -1,4 +1,3 @@
-import { dockerParser } from "../evidence/docker/docker.js";
 import { parsers } from "../evidence/registry.js";
 import { parseText } from "../evidence/run.js";
 import type { CauseId, ParseContext, Parser, RecordBase } from "../evidence/types.js";
@@ -40,10 +39,26 @@ interface Source {
   status: (program: string) => string;
   /** Where the program's own last words are. */
   output: (program: string) => string;
+  /** The parser's record is one this source has a meaning for. */
+  reads: (r: Lifecycle) => boolean;
 }
 
 /** supervisord's words for a program's life (supervisord.ts): spawned, success, exited, stopped, gave up. */
 const SUPERVISORD_WORDS = ["spawned: ", "success: ", "exited: ", "stopped: ", "gave up: ", "spawnerr: "];
+
+/** Events worth a meaning; the rest (banners, start-up notices) are left to the other readers. */
+const KNOWN = new Set(["spawned", "running", "exited", "stopped", "gave_up", "spawn_error"]);
+const lifeEvent = (r: Lifecycle): boolean => KNOWN.has(r.event ?? "") || r.oomKilled === true;
+
+const DOCKER: Source = {
+  name: "Docker",
+  parser: parsers.docker as unknown as Parser<Lifecycle>,
+  may: (l) => l.includes(" container ") || l.includes('"Status"') || l.includes('"State"'),
+  status: (p) => `\`docker inspect --format '{{json .State}}' ${p}\``,
+  output: (p) => `\`docker logs --timestamps --since 10m ${p}\``,
+  // `docker events` (a kill's signal too), or a container's State from `docker inspect`.
+  reads: (r) => lifeEvent(r) || r.event === "status" || r.signal !== undefined,
+};
 
 const SOURCES: readonly Source[] = [
   {
@@ -53,6 +68,7 @@ const SOURCES: readonly Source[] = [
     may: (l) => SUPERVISORD_WORDS.some((w) => l.includes(w)),
     status: (p) => `\`supervisorctl status ${p}\``,
     output: (p) => `the program's own log (\`supervisorctl tail ${p} stderr\`)`,
+    reads: lifeEvent,
   },
   {
     name: "PM2",
@@ -60,28 +76,16 @@ const SOURCES: readonly Source[] = [
     may: (l) => l.includes("App [") || l.includes("unstable restarts") || l.includes("Stopping app:"),
     status: (p) => `\`pm2 describe ${p}\``,
     output: (p) => `the app's error log (\`pm2 logs ${p} --err --lines 50\`)`,
+    reads: lifeEvent,
   },
-  {
-    name: "Docker",
-    parser: dockerParser as unknown as Parser<Lifecycle>,
-    may: (l) => l.includes(" container ") || l.includes('"Status"') || l.includes('"State"'),
-    status: (p) => `\`docker inspect --format '{{json .State}}' ${p}\``,
-    output: (p) => `\`docker logs --timestamps --since 10m ${p}\``,
-  },
+  DOCKER,
 ];
-
-/** Events worth a meaning; the rest (banners, start-up notices) are left to the other readers. */
-const KNOWN = new Set(["spawned", "running", "exited", "stopped", "gave_up", "spawn_error"]);
 
 function read(line: string, ctx: ParseContext): { r: Lifecycle; s: Source } | undefined {
   for (const s of SOURCES) {
     if (!s.may(line)) continue;
     const r = parseText(s.parser, line, ctx).records[0];
-    if (!r) continue;
-    // Docker's lines: `docker events`, or a container's State from `docker inspect` on one line.
-    if (s.name === "Docker" && r.event === "status") return { r, s };
-    if (KNOWN.has(r.event ?? "") || r.oomKilled === true || (s.name === "Docker" && r.signal))
-      return { r, s };
+    if (r && s.reads(r)) return { r, s };
   }
   return undefined;
 }
@@ -252,8 +256,6 @@ export function readDockerBlocks(
   ctx: ParseContext,
 ): Map<number, { reading: Reading; span: number }> {
   const out = new Map<number, { reading: Reading; span: number }>();
-  const docker = SOURCES.find((s) => s.name === "Docker");
-  if (!docker) return out;
   // Characters looked at, bounded: a paste of lone braces costs a few passes over it, not one per brace.
   let budget = 4 * lines.reduce((n, l) => n + l.length + 1, 0);
   for (let i = 0; i < lines.length && budget > 0; i++) {
@@ -272,11 +274,11 @@ export function readDockerBlocks(
       }
     }
     if (end <= i) continue;
-    const r = parseText(docker.parser, lines.slice(i, end + 1).join("\n"), ctx).records.find(
+    const r = parseText(DOCKER.parser, lines.slice(i, end + 1).join("\n"), ctx).records.find(
       (x) => x.event === "status",
     );
     if (!r) continue;
-    out.set(i + 1, { reading: meaningOf(r, docker), span: end - i + 1 });
+    out.set(i + 1, { reading: meaningOf(r, DOCKER), span: end - i + 1 });
     i = end;
   }
   return out;
