@@ -49,7 +49,8 @@ export const LifecycleFields = {
   message: z.string().optional(),
 };
 
-const CRASH_SIGNALS = new Set(["SEGV", "BUS", "ILL", "FPE"]);
+/** Signals of a crash in native code (a bad address, a bus error, an illegal instruction, arithmetic). */
+export const CRASH_SIGNALS: ReadonlySet<string> = new Set(["SEGV", "BUS", "ILL", "FPE"]);
 
 /** Linux's signal names by number, without `SIG` (index 0: none), up to TERM. */
 export const SIGNALS: readonly string[] = [

@@ -1,3 +1,4 @@
+import { CRASH_SIGNALS } from "../evidence/lifecycle.js";
 import { parsers } from "../evidence/registry.js";
 import { parseText } from "../evidence/run.js";
 import type { CauseId, ParseContext, Parser, RecordBase } from "../evidence/types.js";
@@ -104,7 +105,7 @@ function ending(r: Lifecycle, s: Source, program: string): { what: string; next:
       next: `SIGKILL comes from the kernel's OOM killer or from a \`kill -9\` (a deploy, a health check): look for \`Killed process\` in the kernel log ${WHEN}.`,
     };
   }
-  if (r.signal === "SEGV" || r.signal === "BUS" || r.signal === "ILL" || r.signal === "FPE") {
+  if (r.signal !== undefined && CRASH_SIGNALS.has(r.signal)) {
     return {
       what: `crashed with SIG${r.signal}${r.coreDumped ? " (it left a core dump)" : ""}`,
       next: `A crash in native code: ${s.output(program)} and the kernel's \`segfault at\` line ${WHEN} name where; a core dump has the stack.`,

@@ -56,10 +56,14 @@ function containerFields(o: Record<string, unknown>): Partial<DockerRecord> | un
 const EVENT_LINE =
   /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)) container (\w+) (\S+) \((.*)\),?$/;
 
-/** An attribute of an event line (`name=test`): up to the next `, ` (values of these never hold one). */
-function attribute(attrs: string, key: string): string | undefined {
-  const m = new RegExp(`(?:^|, )${key}=([^,]*)`).exec(attrs);
-  return m?.[1];
+/** The attributes of an event line read here (`name=test`): each up to the next `, ` (values never hold one). */
+const ATTRIBUTE = {
+  name: /(?:^|, )name=([^,]*)/,
+  exitCode: /(?:^|, )exitCode=([^,]*)/,
+  signal: /(?:^|, )signal=([^,]*)/,
+};
+function attribute(attrs: string, key: keyof typeof ATTRIBUTE): string | undefined {
+  return ATTRIBUTE[key].exec(attrs)?.[1];
 }
 
 /**
