@@ -4,6 +4,7 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY assembly ./assembly
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
@@ -14,6 +15,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-co
 RUN groupadd --system why502 && useradd --system --gid why502 --home-dir /home/why502 --create-home why502
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/build ./build
 COPY package.json ./
 COPY bin ./bin
 COPY playbooks ./playbooks

@@ -137,6 +137,22 @@ export async function feedLines(
       skipping = true;
     }
   };
+  /**
+   * `split` for a feeder that reads blocks: an ASCII chunk without `\r` (`bytes`, decoded as `block`),
+   * no longer than a line may be. Its first line (which may end the unfinished one) and its unfinished
+   * end go through split; the whole lines between go to the feeder in one call.
+   */
+  const splitBlock = (bytes: Buffer, block: string) => {
+    const first = block.indexOf("\n");
+    const last = block.lastIndexOf("\n");
+    if (first < 0) {
+      split(block);
+      return;
+    }
+    split(block.slice(0, first + 1));
+    if (last > first) lineNo += feeder.block?.(bytes, block, first + 1, last + 1, lineNo + 1) ?? 0;
+    split(block.slice(last + 1));
+  };
   for await (const chunk of input) {
     let from = 0;
     if (skipping) {
@@ -163,7 +179,15 @@ export async function feedLines(
         let end = bytes.length;
         while (end > 0 && (bytes[end - 1] as number) >= 0x80) end--;
         const whole = end === bytes.length ? bytes : bytes.subarray(0, end);
-        if (end > 0) split(whole.toString(isAscii(whole) ? "latin1" : "utf8"));
+        if (end > 0) {
+          const ascii = isAscii(whole);
+          const text = whole.toString(ascii ? "latin1" : "utf8");
+          if (ascii && feeder.block !== undefined && whole.length <= max && whole.indexOf(0x0d) < 0) {
+            splitBlock(whole, text);
+          } else {
+            split(text);
+          }
+        }
         carry = end === bytes.length || skipping ? undefined : Buffer.from(bytes.subarray(end));
       }
     }

@@ -29,6 +29,30 @@ async function viaFeedLines(chunks: (Buffer | string)[]): Promise<string[]> {
   return out;
 }
 
+/** feedLines to a feeder that also reads blocks (as the nginx error-log parser does): each line once, in order. */
+async function viaFeedBlocks(chunks: (Buffer | string)[]): Promise<{ lines: string[]; inBlocks: number }> {
+  const lines: string[] = [];
+  let inBlocks = 0;
+  const count = await feedLines(Readable.from(chunks), {
+    line: (text, lineNo) => {
+      lines.push(text);
+      expect(lineNo).toBe(lines.length);
+    },
+    block: (bytes, text, from, to, lineNo) => {
+      expect(Buffer.from(bytes.subarray(from, to)).toString("latin1")).toBe(text.slice(from, to));
+      expect(text.charCodeAt(to - 1)).toBe(10);
+      expect(lineNo).toBe(lines.length + 1);
+      const got = text.slice(from, to - 1).split("\n");
+      lines.push(...got);
+      inBlocks += got.length;
+      return got.length;
+    },
+    end: () => {},
+  });
+  expect(count).toBe(lines.length);
+  return { lines, inBlocks };
+}
+
 /** feedLines with a bound: the lines it feeds and the ones it skips, each with its number. */
 async function bounded(chunks: (Buffer | string)[], max: number) {
   const fed: [number, string][] = [];
@@ -85,6 +109,33 @@ describe("nginx-error: the lines `why502 parse` reads", () => {
       }
       expect(await viaFeedLines(chunks), JSON.stringify(chunks)).toEqual(await viaReadline(chunks));
     }
+  });
+
+  it("are readline's when the feeder reads blocks, for random bytes and lines cut into random chunks", async () => {
+    // The LCG's high bits (its low bits repeat with a short period, which never gives two line breaks close).
+    const next = lcg(2502);
+    const rnd = (n: number) => Math.floor((next(2 ** 31) / 2 ** 31) * n);
+    let inBlocks = 0;
+    for (let t = 0; t < 1500; t++) {
+      const bytes: number[] = [];
+      // Mostly ASCII lines, so that many chunks hold whole lines to read as a block.
+      for (let i = rnd(40); i > 0; i--) {
+        const atom =
+          rnd(4) === 0 ? (ATOMS[rnd(ATOMS.length)] ?? []) : rnd(3) === 0 ? [0x0a] : [0x61 + rnd(3)];
+        bytes.push(...atom);
+      }
+      const whole = Buffer.from(bytes);
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < whole.length; ) {
+        const n = 1 + rnd(20);
+        chunks.push(whole.subarray(at, at + n));
+        at += n;
+      }
+      const got = await viaFeedBlocks(chunks);
+      expect(got.lines, JSON.stringify(chunks)).toEqual(await viaReadline(chunks));
+      inBlocks += got.inBlocks;
+    }
+    expect(inBlocks).toBeGreaterThan(1000);
   });
 
   it("are readline's with the lines longer than the bound skipped, numbered as readline numbers them", async () => {

@@ -1,5 +1,5 @@
 import type { NginxErrorRecord, NginxLevel } from "./nginx-error.js";
-import { classify, findTarget, upstreamScheme } from "./nginx-error-causes.js";
+import { classify, findTarget, upstreamScheme, type Verdict } from "./nginx-error-causes.js";
 import { scanFields, TrailingFields } from "./nginx-error-fields.js";
 import type { CauseId } from "./types.js";
 
@@ -71,6 +71,8 @@ export class NginxErrorLine implements NginxErrorRecord {
     inner: string,
     fieldsAt: number,
     fields: TrailingFields | undefined,
+    /** What classify says of message, errno and action, when the caller knows (not for errno 2, 13, 11). */
+    known?: Verdict,
   ) {
     this.host = host;
     this.source = source;
@@ -92,14 +94,16 @@ export class NginxErrorLine implements NginxErrorRecord {
     this.#found = undefined;
     // The cause needs the target only to tell a unix socket's ENOENT, EACCES and EAGAIN from others'.
     const needsTarget = errno === 2 || errno === 13 || errno === 11;
-    const verdict = classify({
-      message,
-      errno,
-      action,
-      target: needsTarget ? this.target : undefined,
-      stream: false,
-      subrequest: false,
-    });
+    const verdict =
+      known ??
+      classify({
+        message,
+        errno,
+        action,
+        target: needsTarget ? this.target : undefined,
+        stream: false,
+        subrequest: false,
+      });
     this.cause = verdict.cause;
     this.#status = verdict.status;
   }

@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { NginxErrorBlocks } from "./nginx-error-block.js";
 import { mayLeaveQuoteOpen, scanFields, type TrailingFields } from "./nginx-error-fields.js";
 import { type Head, type NoHead, readStampedHead, readStderrHead } from "./nginx-error-head.js";
+import { errnoIn, lastWhileAt } from "./nginx-error-message.js";
 import { NginxErrorLine } from "./nginx-error-record.js";
 import { offsetFromWrapper, stampToUtc } from "./nginx-error-stamp.js";
 import { type ParseContext, type Parser, RecordBase, type Sink, type Unreadable } from "./types.js";
@@ -101,18 +103,6 @@ function fieldsStart(s: string, from: number): number {
   return resolverAt >= 0 ? resolverAt : bytesAt;
 }
 
-/**
- * The last ` while ` that starts from `from` to `before`, -1 when none (a forward search: V8's
- * lastIndexOf is slow, and a message rarely holds more than one).
- */
-function lastWhileAt(s: string, from: number, before: number): number {
-  let found = -1;
-  for (let i = s.indexOf("while ", from + 1); i >= 0 && i <= before + 1; i = s.indexOf("while ", i + 1)) {
-    if (s.charCodeAt(i - 1) === 32) found = i - 1;
-  }
-  return found;
-}
-
 function unreadable(line: number, text: string, reason: string): Unreadable {
   return { line, text, reason };
 }
@@ -150,31 +140,6 @@ export function parseNginxErrorLine(
 
 export function isUnreadable(r: NginxErrorRecord | Unreadable): r is Unreadable {
   return "reason" in r;
-}
-
-/**
- * The first ` (111: Connection refused)` from `from` to `end`: errno and text; "open" when one is opened
- * and not closed before `end` (the line was cut in it).
- */
-function errnoIn(s: string, from: number, end: number): { errno: number; text: string } | "open" | undefined {
-  for (let q = s.indexOf("(", from + 1); q >= 0 && q < end; q = s.indexOf("(", q + 1)) {
-    if (s.charCodeAt(q - 1) !== 32) continue;
-    let d = q + 1;
-    let errno = 0;
-    while (d < end) {
-      const c = s.charCodeAt(d) - 48;
-      if (c < 0 || c > 9) break;
-      errno = errno * 10 + c;
-      d++;
-    }
-    if (d === q + 1 || d + 1 >= end || s.charCodeAt(d) !== 58 || s.charCodeAt(d + 1) !== 32) continue;
-    const close = s.indexOf(")", d + 2);
-    if (close < 0 || close >= end) return "open";
-    // Up to 15 digits the sum is exact; beyond, Number() of the digits rounds once, not at each digit.
-    if (d - q - 1 > 15) errno = Number(s.slice(q + 1, d));
-    return { errno, text: s.slice(d + 2, close) };
-  }
-  return undefined;
 }
 
 /**
@@ -309,7 +274,7 @@ export const nginxErrorParser: Parser<NginxErrorRecord> = {
       pending = undefined;
       emit(parseInner(p.inners.join("\n"), p.texts.join("\n"), p.lineNo, ctx, p.wrap));
     };
-    return {
+    const feeder = {
       line(text: string, lineNo: number) {
         if (pending !== undefined) {
           const inner = pending.unwrapped ? unwrap(text).inner : text;
@@ -336,9 +301,22 @@ export const nginxErrorParser: Parser<NginxErrorRecord> = {
         }
         emit(parseInner(inner, text, lineNo, ctx, wrap, stderrAt, wrap === undefined || undefined));
       },
+      block(bytes: Uint8Array, text: string, from: number, to: number, lineNo: number): number {
+        blocks ??= new NginxErrorBlocks(
+          ctx,
+          (r) => {
+            flush();
+            sink.record(r);
+          },
+          (text, n) => feeder.line(text, n),
+        );
+        return blocks.read(bytes, text, from, to, lineNo);
+      },
       end() {
         flush();
       },
     };
+    let blocks: NginxErrorBlocks | undefined;
+    return feeder;
   },
 };

@@ -101,6 +101,12 @@ export interface Sink<R> {
 /** Fed one line at a time (without its newline), then `end()`. Multi-line parsers keep state. */
 export interface LineFeeder {
   line(text: string, lineNo: number): void;
+  /**
+   * Optional, for speed: the lines of `text[from, to)`, each ending with `\n` (none with `\r`), the first
+   * numbered `lineNo`, with `bytes` holding the same text in the same places (ASCII). Feeds them as
+   * `line` would, one after the other, and returns how many there were.
+   */
+  block?(bytes: Uint8Array, text: string, from: number, to: number, lineNo: number): number;
   end(): void;
 }
 

@@ -1,0 +1,286 @@
+import { readdirSync, readFileSync } from "node:fs";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { fuzzSettings } from "../../test/support/fuzz.js";
+import { feedLines } from "../cli/parse.js";
+import { NginxLevel, nginxErrorParser } from "./nginx-error.js";
+import { SCANNER_LEVELS } from "./nginx-error-block.js";
+import type { LineFeeder } from "./types.js";
+
+/**
+ * The block reader (the WebAssembly scanner and nginx-error-block.ts) must give what the line parser gives,
+ * record for record and field for field, for every line: the real captures, the same lines cut, spliced,
+ * stretched past nginx's limit, wrapped in other bytes, thousands of distinct messages, blocks larger than
+ * the scanner holds.
+ */
+
+const FIXTURES = new URL("./__fixtures__/nginx-error/", import.meta.url);
+const fixtureLines: string[] = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith(".txt"))
+  .sort()
+  .flatMap((f) => readFileSync(new URL(f, FIXTURES), "latin1").split("\n"));
+
+interface Seen {
+  out: string[];
+  /** Lines the feeder's `line` was given (for the block feeder: those the scanner left to the line parser). */
+  viaLine: number;
+}
+
+async function parse(chunks: Buffer[], blocks: boolean, maxLineLength?: number): Promise<Seen> {
+  const out: string[] = [];
+  const feeder = nginxErrorParser.start(
+    { host: "h", source: "s", utcOffsetMinutes: 90 },
+    { record: (r) => out.push(JSON.stringify(r)), unreadable: (u) => out.push(JSON.stringify(u)) },
+  );
+  const seen: Seen = { out, viaLine: 0 };
+  const line = feeder.line;
+  feeder.line = (text, n) => {
+    seen.viaLine++;
+    line(text, n);
+  };
+  const used: LineFeeder = blocks
+    ? feeder
+    : { line: (text, n) => feeder.line(text, n), end: () => feeder.end() };
+  async function* input() {
+    yield* chunks;
+  }
+  const count = await feedLines(input(), used, maxLineLength === undefined ? {} : { maxLineLength });
+  used.end();
+  out.push(`lines: ${count}`);
+  return seen;
+}
+
+/** Cut `bytes` into chunks of the given sizes, over and over. */
+function chunked(bytes: Buffer, sizes: number[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let k = 0;
+  for (let at = 0; at < bytes.length; k++) {
+    const n = sizes[k % sizes.length] ?? 65536;
+    chunks.push(bytes.subarray(at, at + n));
+    at += n;
+  }
+  return chunks;
+}
+
+async function expectSame(text: string, sizes: number[] = [65536], maxLineLength?: number): Promise<Seen> {
+  const bytes = Buffer.from(text, "latin1");
+  const chunks = chunked(bytes, sizes);
+  const byBlocks = await parse(chunks, true, maxLineLength);
+  const byLines = await parse(chunks, false, maxLineLength);
+  expect(byBlocks.out.length).toBe(byLines.out.length);
+  for (const [i, r] of byBlocks.out.entries()) expect(r, `record ${i}`).toBe(byLines.out[i]);
+  return byBlocks;
+}
+
+/** What a paste or a log shipper splices into a line, and what makes the scanner's decisions. */
+const PIECES = [
+  " ",
+  ",",
+  "(",
+  ")",
+  '"',
+  ":",
+  "#",
+  "*",
+  "1",
+  "\u00e9",
+  "\r",
+  "\t",
+  "$",
+  "] ",
+  ", client: ",
+  '", ',
+  '", host: ',
+  '", :',
+  '", Host: "',
+  " (",
+  " while ",
+  "sent in stderr: ",
+  ", resolver: ",
+  ", resolver:",
+  ", bytes from/to client:",
+  ", bytes from/to client ",
+  "*1 ",
+  "[error] ",
+];
+
+/** A fixture line changed the way logs and pastes change them. */
+const mutated: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.constantFrom(...fixtureLines),
+    fc.constantFrom(
+      "none",
+      "cut",
+      "insert",
+      "delete",
+      "long-request",
+      "long-message",
+      "pager",
+      "digits",
+      "level",
+      "stderr",
+      "return",
+      "non-ascii",
+      "fields",
+      "quote",
+    ),
+    // Unbiased: fast-check prefers small numbers, which would cut and splice near the start only.
+    fc.noBias(fc.nat(1_000_000)),
+    fc.constantFrom(...PIECES),
+  )
+  .map(([line, how, n, piece]) => {
+    const at = line.length === 0 ? 0 : n % (line.length + 1);
+    switch (how) {
+      case "cut":
+        return line.slice(0, at);
+      case "insert":
+        return line.slice(0, at) + piece + line.slice(at);
+      case "delete":
+        return line.slice(0, at) + line.slice(at + 1 + (n % 7));
+      case "long-request":
+        return line.replace(
+          /request: "([A-Z]+) \//,
+          (_, m) => `request: "${m} /${"x".repeat(1900 + (n % 300))}`,
+        );
+      case "long-message":
+        return line.replace(/\*(\d+) /, (_, c) => `*${c} ${"word ".repeat(150 + (n % 300))}`);
+      case "pager":
+        return `${line.slice(0, Math.max(at, 40))}$`;
+      case "digits":
+        return line.replace(/\d+/, String(n).repeat(1 + (n % 4)));
+      case "level":
+        return line.replace(
+          /\[(\w+)\]/,
+          ["[crit]", "[alert]", "[emerg]", "[debug]", "[notice]", "[warning]"][n % 6] ?? "",
+        );
+      case "stderr":
+        return line.replace(
+          /\*(\d+) /,
+          (_, c) => `*${c} FastCGI sent in stderr: "PHP message: ${piece}" while `,
+        );
+      case "return":
+        return `${line}\r`;
+      case "non-ascii":
+        return `${line.slice(0, at)}\u00e9${line.slice(at)}`;
+      case "fields":
+        return line.replace(
+          ", client: ",
+          [
+            ", resolver: ",
+            ", resolver:",
+            ", bytes from/to client:1/2, client: ",
+            ", bytes from/to client 1/2, client: ",
+            ", bytes from/to client:",
+            ", bytes from/to client ",
+            ", resolver: 1, client: ",
+            ",",
+          ][n % 8] ?? "",
+        );
+      case "quote":
+        // Cut just after a quote: a value opened and never closed, or closed at the very end.
+        return line.slice(0, line.lastIndexOf('"', at) + 1);
+      default:
+        return line;
+    }
+  });
+
+describe("nginx-error: the block reader", () => {
+  it("numbers levels in NginxLevel's order", () => {
+    expect(SCANNER_LEVELS).toEqual(NginxLevel.options);
+  });
+
+  it("gives the line parser's records for every fixture, in 64 kB chunks and in chunks of a few bytes", async () => {
+    const text = `${fixtureLines.join("\n")}\n`;
+    await expectSame(text);
+    await expectSame(text, [1, 7, 300, 4096]);
+  });
+
+  it("reads a plain log's lines itself, handing back only those it is unsure of", async () => {
+    const http = readFileSync(new URL("captured-1.22-http.txt", FIXTURES), "latin1");
+    const seen = await expectSame(http.repeat(50));
+    const lines = http.split("\n").length - 1;
+    expect(seen.viaLine).toBeLessThan(lines * 50 * 0.05);
+  });
+
+  it("gives the line parser's records for fixture lines changed at random, in random chunks", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(mutated, { minLength: 1, maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 5 }),
+        fc.boolean(),
+        async (lines, sizes, lastBreak) => {
+          await expectSame(lines.join("\n") + (lastBreak ? "\n" : ""), sizes);
+        },
+      ),
+      fuzzSettings(150),
+    );
+  });
+
+  it("gives the line parser's records for every cut and every splice of real lines", async () => {
+    const plain = fixtureLines.filter((l) => /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d \[/.test(l));
+    // A line of each shape: with fields, with a quoted request and upstream, without fields, a stream line.
+    const bases = [
+      ...new Set(
+        [
+          /, host: "[^"]*"$/,
+          /upstream: "[^"]*"$/,
+          /connection$/,
+          /bytes from\/to/,
+          /referrer: /,
+          /, server: [^,]*$/,
+        ]
+          .map((re) => plain.find((l) => re.test(l)))
+          .filter((l): l is string => l !== undefined),
+      ),
+    ];
+    expect(bases.length).toBeGreaterThanOrEqual(5);
+    const lines: string[] = [];
+    for (const base of bases) {
+      for (let at = 0; at <= base.length; at++) {
+        lines.push(base.slice(0, at));
+        // Without the pieces that make a chunk the line parser's whole (a non-ASCII byte, a `\r`).
+        for (const piece of PIECES) {
+          if (piece !== "\u00e9" && piece !== "\r") lines.push(base.slice(0, at) + piece + base.slice(at));
+        }
+        lines.push(base.slice(0, at) + base.slice(at + 1));
+      }
+    }
+    await expectSame(`${lines.join("\n")}\n`);
+  });
+
+  it("gives the line parser's records for lines around nginx's 2048-byte limit", async () => {
+    const base = fixtureLines.find((l) => /^\d{4}\/.* request: "GET \//.test(l) && l.endsWith('"')) ?? "";
+    const lines: string[] = [];
+    for (let length = 2030; length <= 2050; length++) {
+      const padded = base.replace('request: "GET /', `request: "GET /${"z".repeat(length - base.length)}`);
+      expect(padded).toHaveLength(length);
+      // Whole, ending in a pager's `$`, cut inside a quoted value, cut inside an errno.
+      lines.push(padded, `${padded.slice(0, -1)}$`, padded.slice(0, padded.lastIndexOf('"') - 3));
+      lines.push(padded.replace(/\((\d+): [^)]*\)/, (_, n) => `(${n}: ${"w".repeat(2100)}`).slice(0, length));
+    }
+    await expectSame(`${lines.join("\n")}\n`);
+  });
+
+  it("keeps giving the right message when there are more distinct ones than its table holds", async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 12_000; i++) {
+      const addr = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`;
+      const errno = [111, 113, 110, 2][i % 4];
+      lines.push(
+        `2026/11/25 13:19:${String(i % 60).padStart(2, "0")} [error] 7#7: *${i} connect() to ${addr} failed (${errno}: x) while connecting to upstream, client: 127.0.0.1, server: a, request: "GET / HTTP/1.1", upstream: "http://${addr}/", host: "a"`,
+      );
+    }
+    // A message longer than the table keeps: read by the line parser.
+    lines.push(
+      `2026/11/25 13:19:16 [error] 7#7: *1 ${"long ".repeat(400)}while connecting to upstream, client: 1`,
+    );
+    await expectSame(`${lines.join("\n")}\n`);
+  });
+
+  it("reads a block larger than the scanner holds, and a line longer than it", async () => {
+    const http = readFileSync(new URL("captured-1.22-http.txt", FIXTURES), "latin1");
+    const huge = `2026/11/25 13:19:16 [error] 7#7: *1 upstream timed out (110: x) while reading, client: 1, request: "GET /${"y".repeat(1_200_000)} HTTP/1.1"`;
+    const text = `${http.repeat(400)}${huge}\n${"\n".repeat(20_000)}${http.repeat(10)}`;
+    await expectSame(text, [text.length], 8 << 20);
+  });
+});
