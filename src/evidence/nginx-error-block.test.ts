@@ -261,6 +261,49 @@ describe("nginx-error: the block reader", () => {
     await expectSame(`${lines.join("\n")}\n`);
   });
 
+  it("reads a block given by a sink while it reads another (one scanner, its rows not overwritten)", async () => {
+    const http = readFileSync(new URL("captured-1.22-http.txt", FIXTURES), "latin1").repeat(20);
+    const bytes = Buffer.from(http, "latin1");
+    const last = http.lastIndexOf("\n") + 1;
+    const other = readFileSync(new URL("captured-1.22-unix.txt", FIXTURES), "latin1").repeat(20);
+    const otherBytes = Buffer.from(other, "latin1");
+    const otherLast = other.lastIndexOf("\n") + 1;
+    const read = (nested: boolean): string[] => {
+      const out: string[] = [];
+      const inner = nginxErrorParser.start(
+        { host: "inner", source: "s", utcOffsetMinutes: 0 },
+        { record: (r) => out.push(JSON.stringify(r)), unreadable: (u) => out.push(JSON.stringify(u)) },
+      );
+      let first = true;
+      const outer = nginxErrorParser.start(
+        { host: "outer", source: "s", utcOffsetMinutes: 0 },
+        {
+          record: (r) => {
+            out.push(JSON.stringify(r));
+            if (first && nested) {
+              first = false;
+              inner.block?.(otherBytes, other, 0, otherLast, 1);
+            }
+          },
+          unreadable: (u) => out.push(JSON.stringify(u)),
+        },
+      );
+      if (!nested) {
+        outer.block?.(bytes, http, 0, last, 1);
+        // The same records in the order the nested reading gives them: the inner log's after the first.
+        const firstRecord = out.shift() as string;
+        const outerRest = out.splice(0);
+        inner.block?.(otherBytes, other, 0, otherLast, 1);
+        return [firstRecord, ...out, ...outerRest];
+      }
+      outer.block?.(bytes, http, 0, last, 1);
+      return out;
+    };
+    const nested = read(true);
+    expect(nested.length).toBeGreaterThan(1500);
+    expect(nested).toEqual(read(false));
+  });
+
   it("keeps giving the right message when there are more distinct ones than its table holds", async () => {
     const lines: string[] = [];
     for (let i = 0; i < 12_000; i++) {

@@ -79,6 +79,8 @@ interface Scanner {
 const WASM = new URL("../../build/nginx-error-scan.wasm", import.meta.url);
 
 let scanner: Scanner | undefined;
+/** A block is being read: the scanner's memory is in use. */
+let reading = false;
 
 function loadScanner(): Scanner {
   let bytes: Buffer;
@@ -158,6 +160,30 @@ export class NginxErrorBlocks {
    * `\n` and none with `\r`; the first is line `lineNo`. Returns how many lines there were.
    */
   read(bytes: Uint8Array, text: string, from: number, to: number, lineNo: number): number {
+    if (reading) return this.#byLines(text, from, to, lineNo);
+    reading = true;
+    try {
+      return this.#scan(bytes, text, from, to, lineNo);
+    } finally {
+      reading = false;
+    }
+  }
+
+  /**
+   * The lines one by one, for a block given while another is being read (a sink that reads a log of its
+   * own as it takes a record): the scanner's memory holds the other's rows.
+   */
+  #byLines(text: string, from: number, to: number, lineNo: number): number {
+    let next = lineNo;
+    for (let at = from; at < to; ) {
+      const nl = text.indexOf("\n", at);
+      this.#line(text.slice(at, nl), next++);
+      at = nl + 1;
+    }
+    return next - lineNo;
+  }
+
+  #scan(bytes: Uint8Array, text: string, from: number, to: number, lineNo: number): number {
     const sc = scanner ?? loadScanner();
     let next = lineNo;
     let at = from;
