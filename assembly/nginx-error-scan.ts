@@ -25,25 +25,26 @@ const MAX_KEY: u32 = 1024;
 const MAX_IDS: i32 = 4096;
 const RESET_AT: i32 = 2048;
 
-/** Row fields (i32 index). */
-const R_START = 0;
-const R_END = 1;
-const R_KIND = 2;
-const R_LEVEL = 3;
-const R_PID = 4;
-const R_TID = 5;
-const R_CONN = 6;
-const R_DATE = 7;
-const R_CLOCK = 8;
-const R_MESSAGE = 9;
-const R_CORE_END = 10;
-const R_FIELDS = 11;
-const R_ID = 12;
-const R_CUT = 13;
+/** Row fields (i32 index), exported so that a test can check nginx-error-block.ts reads the same. */
+export const ROW_INTS: i32 = 16;
+export const R_START: i32 = 0;
+export const R_END: i32 = 1;
+export const R_KIND: i32 = 2;
+export const R_LEVEL: i32 = 3;
+export const R_PID: i32 = 4;
+export const R_TID: i32 = 5;
+export const R_CONN: i32 = 6;
+export const R_DATE: i32 = 7;
+export const R_CLOCK: i32 = 8;
+export const R_MESSAGE: i32 = 9;
+export const R_CORE_END: i32 = 10;
+export const R_FIELDS: i32 = 11;
+export const R_ID: i32 = 12;
+export const R_CUT: i32 = 13;
 
 /** Row kinds. */
-const FAST = 0;
-const SLOW = 1;
+export const FAST: i32 = 0;
+export const SLOW: i32 = 1;
 /** Not a row: the table is full, scan again (it is emptied first). */
 const STOP = 2;
 
@@ -65,9 +66,6 @@ export function inCap(): usize {
 }
 export function outPtr(): usize {
   return OUT;
-}
-export function arenaPtr(): usize {
-  return ARENA;
 }
 /** Where the last scan stopped, from IN: the start of the first line it did not read. */
 export function consumed(): i32 {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { fuzzSettings } from "../../test/support/fuzz.js";
 import { feedLines } from "../cli/parse.js";
 import { NginxLevel, nginxErrorParser } from "./nginx-error.js";
-import { SCANNER_LEVELS } from "./nginx-error-block.js";
+import { ROW_LAYOUT, SCANNER_LEVELS, scannerGlobal } from "./nginx-error-block.js";
 import type { LineFeeder } from "./types.js";
 
 /**
@@ -185,8 +185,10 @@ const mutated: fc.Arbitrary<string> = fc
   });
 
 describe("nginx-error: the block reader", () => {
-  it("numbers levels in NginxLevel's order", () => {
+  it("numbers levels in NginxLevel's order, and reads rows laid out as the scanner writes them", () => {
     expect(SCANNER_LEVELS).toEqual(NginxLevel.options);
+    for (const [name, value] of Object.entries(ROW_LAYOUT)) expect(scannerGlobal(name), name).toBe(value);
+    expect(scannerGlobal("SLOW")).not.toBe(ROW_LAYOUT.FAST);
   });
 
   it("gives the line parser's records for every fixture, in 64 kB chunks and in chunks of a few bytes", async () => {

@@ -32,7 +32,10 @@ export const SCANNER_LEVELS: readonly NginxLevel[] = [
   "debug",
 ];
 
-/** Row fields, as assembly/nginx-error-scan.ts writes them: 16 i32 a line. */
+/**
+ * Row fields, as assembly/nginx-error-scan.ts writes them (16 i32 a line): constants here, for the loop that
+ * reads them; nginx-error-block.test.ts checks them against the scanner's exported globals.
+ */
 const ROW = 16;
 const R_START = 0;
 const R_END = 1;
@@ -49,6 +52,24 @@ const R_FIELDS = 11;
 const R_ID = 12;
 const R_CUT = 13;
 const FAST = 0;
+export const ROW_LAYOUT = {
+  ROW_INTS: ROW,
+  R_START,
+  R_END,
+  R_KIND,
+  R_LEVEL,
+  R_PID,
+  R_TID,
+  R_CONN,
+  R_DATE,
+  R_CLOCK,
+  R_MESSAGE,
+  R_CORE_END,
+  R_FIELDS,
+  R_ID,
+  R_CUT,
+  FAST,
+} as const;
 
 /** The part of WebAssembly's JavaScript API used here (the project's lib has no WebAssembly types). */
 interface WebAssemblyApi {
@@ -101,6 +122,12 @@ function loadScanner(): Scanner {
     rows: new Int32Array(exports.memory.buffer, exports.outPtr()),
   };
   return scanner;
+}
+
+/** The scanner's exported global `name` (a number), for tests. */
+export function scannerGlobal(name: string): number | undefined {
+  const g = ((scanner ?? loadScanner()).exports as unknown as Record<string, { value?: unknown }>)[name];
+  return typeof g?.value === "number" ? g.value : undefined;
 }
 
 /** What one message with its action (`connect() failed (111: ...) while connecting to upstream`) is. */
