@@ -29,21 +29,23 @@ function lastSpace(request: string): number {
  * made with a spread, or a message to another thread must go through them (they see own properties only).
  */
 export class NginxErrorLine implements NginxErrorRecord {
-  host: string;
-  source: string;
-  line: number;
-  text: string;
-  time: string | undefined;
-  cause: CauseId | undefined;
-  level: NginxLevel;
-  pid: number | undefined;
-  tid: number | undefined;
-  conn: number | undefined;
-  message: string;
-  errno: number | undefined;
-  errnoText: string | undefined;
-  action: string | undefined;
-  truncated: true | undefined;
+  // `declare`: the constructor makes them, in this order. A class field (ES2022) would first be defined
+  // as undefined and then set, which costs a fifth of the block reader's time for a record.
+  declare host: string;
+  declare source: string;
+  declare line: number;
+  declare text: string;
+  declare time: string | undefined;
+  declare cause: CauseId | undefined;
+  declare level: NginxLevel;
+  declare pid: number | undefined;
+  declare tid: number | undefined;
+  declare conn: number | undefined;
+  declare message: string;
+  declare errno: number | undefined;
+  declare errnoText: string | undefined;
+  declare action: string | undefined;
+  declare truncated: true | undefined;
   /** The line after its wrappers, and where its trailing fields start (-1: none). */
   readonly #inner: string;
   readonly #fieldsAt: number;
@@ -79,6 +81,7 @@ export class NginxErrorLine implements NginxErrorRecord {
     this.line = line;
     this.text = text;
     this.time = time;
+    this.cause = undefined;
     this.level = level;
     this.pid = pid;
     this.tid = tid;
