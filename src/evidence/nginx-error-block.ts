@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { NginxLevel } from "./nginx-error.js";
-import { classify, type Verdict } from "./nginx-error-causes.js";
+import { classify, connectTarget, type Verdict } from "./nginx-error-causes.js";
 import { errnoIn, lastWhileAt } from "./nginx-error-message.js";
 import { NginxErrorLine } from "./nginx-error-record.js";
 import { stampToUtc } from "./nginx-error-stamp.js";
@@ -136,7 +136,7 @@ interface Message {
   action: string | undefined;
   errno: number | undefined;
   errnoText: string | undefined;
-  /** undefined when the cause needs the line's target (errno 2, 13, 11). */
+  /** undefined when the cause needs the target from the line's fields (errno 2, 13, 11). */
   verdict: Verdict | undefined;
   /** An errno opened and not closed: a line cut short, unless nginx cut it or the fields follow. */
   open: boolean;
@@ -155,10 +155,14 @@ function messageOf(key: string): Message {
   const e = errnoIn(key, 0, msgEnd);
   const found = e === "open" ? undefined : e;
   const errno = found?.errno;
+  // For errno 2, 13 and 11 the cause turns on the target (a unix socket or not): known here when the
+  // message names it (`connect() to unix:/run/app.sock failed`), else read from each line's fields.
+  const needsTarget = errno === 2 || errno === 13 || errno === 11;
+  const target = needsTarget ? connectTarget(message) : undefined;
   const verdict =
-    errno === 2 || errno === 13 || errno === 11
+    needsTarget && target === undefined
       ? undefined
-      : classify({ message, errno, action, target: undefined, stream: false, subrequest: false });
+      : classify({ message, errno, action, target, stream: false, subrequest: false });
   return { message, action, errno, errnoText: found?.text, verdict, open: e === "open" };
 }
 

@@ -160,6 +160,23 @@ export function classify(f: MessageFacts): Verdict {
 const HOST_NOT_FOUND = 'host not found in upstream "';
 
 /**
+ * The address of `connect() to ADDR failed (...)`, which names its peer whatever the line's `upstream:`
+ * field says; undefined for other messages.
+ */
+export function connectTarget(message: string): string | undefined {
+  // A first and an eleventh letter to look at before the builtin (`connect() failed` is more common).
+  if (
+    message.charCodeAt(0) === 99 /* c */ &&
+    message.charCodeAt(10) === 116 /* t */ &&
+    message.startsWith("connect() to ")
+  ) {
+    const end = message.indexOf(" failed (", 13);
+    if (end > 13) return message.slice(13, end);
+  }
+  return undefined;
+}
+
+/**
  * The peer a message concerns: the address of `connect() to ADDR failed`, else the peer in the
  * `upstream:` field, else the name nginx failed to resolve.
  */
@@ -167,13 +184,10 @@ export function findTarget(
   message: string,
   upstream: string | undefined,
 ): { target: string; isGroup: boolean } | undefined {
-  const first = message.charCodeAt(0);
-  // A first and an eleventh letter to look at before the builtin (`connect() failed` is more common).
-  if (first === 99 /* c */ && message.charCodeAt(10) === 116 /* t */ && message.startsWith("connect() to ")) {
-    const end = message.indexOf(" failed (", 13);
-    if (end > 13) return { target: message.slice(13, end), isGroup: false };
-  }
+  const named = connectTarget(message);
+  if (named !== undefined) return { target: named, isGroup: false };
   if (upstream !== undefined) return targetFromUpstream(upstream);
+  const first = message.charCodeAt(0);
   const unresolved = message.indexOf(" ");
   if (
     unresolved > 0 &&

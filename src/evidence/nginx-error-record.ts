@@ -73,7 +73,10 @@ export class NginxErrorLine implements NginxErrorRecord {
     inner: string,
     fieldsAt: number,
     fields: TrailingFields | undefined,
-    /** What classify says of message, errno and action, when the caller knows (not for errno 2, 13, 11). */
+    /**
+     * What classify says of message, errno and action (and, for errno 2, 13 and 11, of the target), when
+     * the caller knows.
+     */
     known?: Verdict,
   ) {
     this.host = host;
