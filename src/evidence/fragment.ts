@@ -201,46 +201,50 @@ export function withFragments<R extends RecordBase>(core: Parser<R>, reader: Fra
         if (!usable(r)) r = whole;
         return usable(r) ? { ...plainRecord(r), line: h.lineNo, text: `${h.text}\n${text}` } : undefined;
       };
-      return {
+      /** The rest of `line`, once the parser has said what it says of the line (in `said`). */
+      const after = (text: string, lineNo: number) => {
+        const now = said;
+        // Most lines say one thing about themselves.
+        const single = now.length === 1 && lineOf(now[0] as Said<R>) === lineNo;
+        const mine = single ? now : now.filter((s) => lineOf(s) === lineNo);
+        const others = single ? NONE : now.filter((s) => lineOf(s) !== lineNo);
+        if (!NOT_BLANK.test(text)) {
+          // A blank line ends nothing and continues nothing; what the parser said passes on.
+          flush();
+          pass(now);
+          return;
+        }
+        let alone = strongOf(mine);
+        let fromReader: R | undefined;
+        const silent = mine.length === 0 && others.length === 0;
+        if (
+          (mine.length > 0 || (silent && reader.readsSilent)) &&
+          (alone === undefined || !isComplete(alone))
+        ) {
+          const r = attempt(() => reader.read(text, lineNo, ctx));
+          // Against the parser's own strong reading, the fragment's must say at least as much.
+          if (r && isStrong(r) && (alone === undefined || size(r) >= size(alone))) alone = fromReader = r;
+        }
+        if (held) {
+          const both = joined(held, text, alone, silent);
+          if (both) {
+            held.said = [{ record: both }];
+            held.flat = `${held.flat}${/\s$/.test(held.flat) || /^\s/.test(text) ? "" : " "}${text}`;
+            held.text = both.text;
+            pass(others);
+            return;
+          }
+        }
+        flush();
+        pass(others);
+        const own: Said<R>[] = fromReader ? [{ record: fromReader }] : mine;
+        held = { flat: text, text, lineNo, said: own };
+      };
+      const wrapped: LineFeeder = {
         line(text, lineNo) {
           said = [];
           feeder.line(text, lineNo);
-          const now = said;
-          // Most lines say one thing about themselves.
-          const single = now.length === 1 && lineOf(now[0] as Said<R>) === lineNo;
-          const mine = single ? now : now.filter((s) => lineOf(s) === lineNo);
-          const others = single ? NONE : now.filter((s) => lineOf(s) !== lineNo);
-          if (!NOT_BLANK.test(text)) {
-            // A blank line ends nothing and continues nothing; what the parser said passes on.
-            flush();
-            pass(now);
-            return;
-          }
-          let alone = strongOf(mine);
-          let fromReader: R | undefined;
-          const silent = mine.length === 0 && others.length === 0;
-          if (
-            (mine.length > 0 || (silent && reader.readsSilent)) &&
-            (alone === undefined || !isComplete(alone))
-          ) {
-            const r = attempt(() => reader.read(text, lineNo, ctx));
-            // Against the parser's own strong reading, the fragment's must say at least as much.
-            if (r && isStrong(r) && (alone === undefined || size(r) >= size(alone))) alone = fromReader = r;
-          }
-          if (held) {
-            const both = joined(held, text, alone, silent);
-            if (both) {
-              held.said = [{ record: both }];
-              held.flat = `${held.flat}${/\s$/.test(held.flat) || /^\s/.test(text) ? "" : " "}${text}`;
-              held.text = both.text;
-              pass(others);
-              return;
-            }
-          }
-          flush();
-          pass(others);
-          const own: Said<R>[] = fromReader ? [{ record: fromReader }] : mine;
-          held = { flat: text, text, lineNo, said: own };
+          after(text, lineNo);
         },
         end() {
           said = [];
@@ -249,6 +253,18 @@ export function withFragments<R extends RecordBase>(core: Parser<R>, reader: Fra
           pass(said);
         },
       };
+      const block = feeder.block;
+      if (block !== undefined) {
+        // The parser's block, with this one's look at each line as it goes: what `line` does, line by line.
+        wrapped.block = (bytes, text, from, to, lineNo) => {
+          said = [];
+          return block.call(feeder, bytes, text, from, to, lineNo, (t, n) => {
+            after(t, n);
+            said = [];
+          });
+        };
+      }
+      return wrapped;
     },
   };
 }

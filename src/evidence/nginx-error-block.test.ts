@@ -1,11 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fuzzSettings } from "../../test/support/fuzz.js";
 import { feedLines } from "../cli/parse.js";
 import { NginxLevel, nginxErrorParser } from "./nginx-error.js";
 import { ROW_LAYOUT, SCANNER_LEVELS, scannerGlobal } from "./nginx-error-block.js";
-import type { LineFeeder } from "./types.js";
+import { parsers } from "./registry.js";
+import { parseText } from "./run.js";
+import type { LineFeeder, Parser, RecordBase } from "./types.js";
 
 /**
  * The block reader (the WebAssembly scanner and nginx-error-block.ts) must give what the line parser gives,
@@ -26,9 +28,12 @@ interface Seen {
   viaLine: number;
 }
 
+/** The parser under test: the line parser itself, or with fragments read too (as the registry gives it). */
+let subject: Parser<RecordBase> = nginxErrorParser as unknown as Parser<RecordBase>;
+
 async function parse(chunks: Buffer[], blocks: boolean, maxLineLength?: number): Promise<Seen> {
   const out: string[] = [];
-  const feeder = nginxErrorParser.start(
+  const feeder = subject.start(
     { host: "h", source: "s", utcOffsetMinutes: 90 },
     { record: (r) => out.push(JSON.stringify(r)), unreadable: (u) => out.push(JSON.stringify(u)) },
   );
@@ -191,17 +196,75 @@ describe("nginx-error: the block reader", () => {
     expect(scannerGlobal("SLOW")).not.toBe(ROW_LAYOUT.FAST);
   });
 
-  it("gives the line parser's records for every fixture, in 64 kB chunks and in chunks of a few bytes", async () => {
-    const text = `${fixtureLines.join("\n")}\n`;
-    await expectSame(text);
-    await expectSame(text, [1, 7, 300, 4096]);
-  });
-
   it("reads a plain log's lines itself, handing back only those it is unsure of", async () => {
     const http = readFileSync(new URL("captured-1.22-http.txt", FIXTURES), "latin1");
     const seen = await expectSame(http.repeat(50));
     const lines = http.split("\n").length - 1;
     expect(seen.viaLine).toBeLessThan(lines * 50 * 0.05);
+  });
+
+  it("reads a block given by a sink while it reads another (one scanner, its rows not overwritten)", async () => {
+    const http = readFileSync(new URL("captured-1.22-http.txt", FIXTURES), "latin1").repeat(20);
+    const bytes = Buffer.from(http, "latin1");
+    const last = http.lastIndexOf("\n") + 1;
+    const other = readFileSync(new URL("captured-1.22-unix.txt", FIXTURES), "latin1").repeat(20);
+    const otherBytes = Buffer.from(other, "latin1");
+    const otherLast = other.lastIndexOf("\n") + 1;
+    const read = (nested: boolean): string[] => {
+      const out: string[] = [];
+      const inner = nginxErrorParser.start(
+        { host: "inner", source: "s", utcOffsetMinutes: 0 },
+        { record: (r) => out.push(JSON.stringify(r)), unreadable: (u) => out.push(JSON.stringify(u)) },
+      );
+      let first = true;
+      const outer = nginxErrorParser.start(
+        { host: "outer", source: "s", utcOffsetMinutes: 0 },
+        {
+          record: (r) => {
+            out.push(JSON.stringify(r));
+            if (first && nested) {
+              first = false;
+              inner.block?.(otherBytes, other, 0, otherLast, 1);
+            }
+          },
+          unreadable: (u) => out.push(JSON.stringify(u)),
+        },
+      );
+      if (!nested) {
+        outer.block?.(bytes, http, 0, last, 1);
+        // The same records in the order the nested reading gives them: the inner log's after the first.
+        const firstRecord = out.shift() as string;
+        const outerRest = out.splice(0);
+        inner.block?.(otherBytes, other, 0, otherLast, 1);
+        return [firstRecord, ...out, ...outerRest];
+      }
+      outer.block?.(bytes, http, 0, last, 1);
+      return out;
+    };
+    const nested = read(true);
+    expect(nested.length).toBeGreaterThan(1500);
+    expect(nested).toEqual(read(false));
+  });
+});
+
+describe.each([
+  ["the line parser", nginxErrorParser as unknown as Parser<RecordBase>],
+  [
+    "the parser with fragments (what `why502 parse` and the diagnosis use)",
+    parsers["nginx-error"] as unknown as Parser<RecordBase>,
+  ],
+])("nginx-error blocks read by %s", (_, parser) => {
+  beforeAll(() => {
+    subject = parser;
+  });
+  afterAll(() => {
+    subject = nginxErrorParser as unknown as Parser<RecordBase>;
+  });
+
+  it("gives the line parser's records for every fixture, in 64 kB chunks and in chunks of a few bytes", async () => {
+    const text = `${fixtureLines.join("\n")}\n`;
+    await expectSame(text);
+    await expectSame(text, [1, 7, 300, 4096]);
   });
 
   it("gives the line parser's records for fixture lines changed at random, in random chunks", async () => {
@@ -263,49 +326,6 @@ describe("nginx-error: the block reader", () => {
     await expectSame(`${lines.join("\n")}\n`);
   });
 
-  it("reads a block given by a sink while it reads another (one scanner, its rows not overwritten)", async () => {
-    const http = readFileSync(new URL("captured-1.22-http.txt", FIXTURES), "latin1").repeat(20);
-    const bytes = Buffer.from(http, "latin1");
-    const last = http.lastIndexOf("\n") + 1;
-    const other = readFileSync(new URL("captured-1.22-unix.txt", FIXTURES), "latin1").repeat(20);
-    const otherBytes = Buffer.from(other, "latin1");
-    const otherLast = other.lastIndexOf("\n") + 1;
-    const read = (nested: boolean): string[] => {
-      const out: string[] = [];
-      const inner = nginxErrorParser.start(
-        { host: "inner", source: "s", utcOffsetMinutes: 0 },
-        { record: (r) => out.push(JSON.stringify(r)), unreadable: (u) => out.push(JSON.stringify(u)) },
-      );
-      let first = true;
-      const outer = nginxErrorParser.start(
-        { host: "outer", source: "s", utcOffsetMinutes: 0 },
-        {
-          record: (r) => {
-            out.push(JSON.stringify(r));
-            if (first && nested) {
-              first = false;
-              inner.block?.(otherBytes, other, 0, otherLast, 1);
-            }
-          },
-          unreadable: (u) => out.push(JSON.stringify(u)),
-        },
-      );
-      if (!nested) {
-        outer.block?.(bytes, http, 0, last, 1);
-        // The same records in the order the nested reading gives them: the inner log's after the first.
-        const firstRecord = out.shift() as string;
-        const outerRest = out.splice(0);
-        inner.block?.(otherBytes, other, 0, otherLast, 1);
-        return [firstRecord, ...out, ...outerRest];
-      }
-      outer.block?.(bytes, http, 0, last, 1);
-      return out;
-    };
-    const nested = read(true);
-    expect(nested.length).toBeGreaterThan(1500);
-    expect(nested).toEqual(read(false));
-  });
-
   it("keeps giving the right message when there are more distinct ones than its table holds", async () => {
     const lines: string[] = [];
     for (let i = 0; i < 12_000; i++) {
@@ -327,5 +347,43 @@ describe("nginx-error: the block reader", () => {
     const huge = `2026/11/25 13:19:16 [error] 7#7: *1 upstream timed out (110: x) while reading, client: 1, request: "GET /${"y".repeat(1_200_000)} HTTP/1.1"`;
     const text = `${http.repeat(400)}${huge}\n${"\n".repeat(20_000)}${http.repeat(10)}`;
     await expectSame(text, [text.length], 8 << 20);
+  });
+
+  it("gives parseText's callers (the diagnosis) the records of reading line by line", () => {
+    const text = `${fixtureLines.filter((l) => !l.includes("\r")).join("\n")}\n${fixtureLines[0]}`;
+    const lineByLine: Parser<RecordBase> = {
+      ...subject,
+      start: (ctx, sink) => {
+        const f = subject.start(ctx, sink);
+        return { line: (t, n) => f.line(t, n), end: () => f.end() };
+      },
+    };
+    const ctx = { host: "h", source: "s", utcOffsetMinutes: 30 };
+    const ascii = text.replace(/[\u0080-\uffff]/g, "?");
+    let blocks = 0;
+    const counted: Parser<RecordBase> = {
+      ...subject,
+      start: (ctx, sink) => {
+        const f = subject.start(ctx, sink);
+        const block = f.block;
+        if (block !== undefined) {
+          f.block = (...args) => {
+            blocks++;
+            return block.apply(f, args);
+          };
+        }
+        return f;
+      },
+    };
+    // One block, and several of parseText's 1 MiB blocks.
+    const big = ascii.repeat(Math.ceil((2.5 * 2 ** 20) / ascii.length));
+    for (const t of [ascii, big]) {
+      const got = parseText(counted, t, ctx);
+      const want = parseText(lineByLine, t, ctx);
+      expect(got.records.map((r) => JSON.stringify(r))).toEqual(want.records.map((r) => JSON.stringify(r)));
+      expect(got.unreadable).toEqual(want.unreadable);
+      expect(got.records.length).toBeGreaterThan(100);
+    }
+    expect(blocks).toBeGreaterThanOrEqual(4);
   });
 });

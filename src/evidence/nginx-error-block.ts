@@ -174,6 +174,8 @@ export class NginxErrorBlocks {
   #date = -1;
   #clock = -1;
   #time = "";
+  /** Told of each line after what it says was made (a fragment reader's per-line look). */
+  #each: ((text: string, lineNo: number) => void) | undefined;
 
   /** `record` takes each record read here; `line` each line the line parser must read. */
   constructor(
@@ -188,16 +190,36 @@ export class NginxErrorBlocks {
 
   /**
    * Read the lines of `text[from, to)`, which `bytes` holds in the same places (ASCII), each ending with
-   * `\n` and none with `\r`; the first is line `lineNo`. Returns how many lines there were.
+   * `\n` and none with `\r`; the first is line `lineNo`. Returns how many lines there were. `each` is told
+   * of every line, in order, once its records (or why it is unreadable) have been given.
    */
-  read(bytes: Uint8Array, text: string, from: number, to: number, lineNo: number): number {
-    if (reading) return this.#byLines(text, from, to, lineNo);
-    reading = true;
+  read(
+    bytes: Uint8Array,
+    text: string,
+    from: number,
+    to: number,
+    lineNo: number,
+    each?: (text: string, lineNo: number) => void,
+  ): number {
+    const outer = this.#each;
+    this.#each = each;
     try {
-      return this.#scan(bytes, text, from, to, lineNo);
+      if (reading) return this.#byLines(text, from, to, lineNo);
+      reading = true;
+      try {
+        return this.#scan(bytes, text, from, to, lineNo);
+      } finally {
+        reading = false;
+      }
     } finally {
-      reading = false;
+      this.#each = outer;
     }
+  }
+
+  /** A line for the line parser; then `each`. */
+  #slow(text: string, lineNo: number): void {
+    this.#line(text, lineNo);
+    this.#each?.(text, lineNo);
   }
 
   /**
@@ -208,7 +230,7 @@ export class NginxErrorBlocks {
     let next = lineNo;
     for (let at = from; at < to; ) {
       const nl = text.indexOf("\n", at);
-      this.#line(text.slice(at, nl), next++);
+      this.#slow(text.slice(at, nl), next++);
       at = nl + 1;
     }
     return next - lineNo;
@@ -225,7 +247,7 @@ export class NginxErrorBlocks {
         if (end <= at) {
           // One line longer than the scanner holds.
           const nl = text.indexOf("\n", at);
-          this.#line(text.slice(at, nl), next++);
+          this.#slow(text.slice(at, nl), next++);
           at = nl + 1;
           continue;
         }
@@ -263,7 +285,7 @@ export class NginxErrorBlocks {
       const e = at + (rows[R_END + r] as number);
       const ln = next++;
       if (rows[R_KIND + r] !== FAST) {
-        this.#line(text.slice(s, e), ln);
+        this.#slow(text.slice(s, e), ln);
         continue;
       }
       const id = rows[R_ID + r] as number;
@@ -286,7 +308,7 @@ export class NginxErrorBlocks {
       const fieldsAt = rows[R_FIELDS + r] as number;
       if (m.open && !cut && fieldsAt < 0) {
         // The line parser says why it is unreadable.
-        this.#line(line, ln);
+        this.#slow(line, ln);
         continue;
       }
       const date = rows[R_DATE + r] as number;
@@ -294,7 +316,7 @@ export class NginxErrorBlocks {
       if (date !== this.#date || clock !== this.#clock) {
         const t = stampToUtc(line, ctx.utcOffsetMinutes);
         if (typeof t !== "string") {
-          this.#line(line, ln);
+          this.#slow(line, ln);
           continue;
         }
         this.#date = date;
@@ -324,6 +346,7 @@ export class NginxErrorBlocks {
           m.verdict,
         ),
       );
+      this.#each?.(line, ln);
     }
     return next;
   }

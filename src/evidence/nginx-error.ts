@@ -301,7 +301,14 @@ export const nginxErrorParser: Parser<NginxErrorRecord> = {
         }
         emit(parseInner(inner, text, lineNo, ctx, wrap, stderrAt, wrap === undefined || undefined));
       },
-      block(bytes: Uint8Array, text: string, from: number, to: number, lineNo: number): number {
+      block(
+        bytes: Uint8Array,
+        text: string,
+        from: number,
+        to: number,
+        lineNo: number,
+        each?: (text: string, lineNo: number) => void,
+      ): number {
         blocks ??= new NginxErrorBlocks(
           ctx,
           (r) => {
@@ -310,7 +317,7 @@ export const nginxErrorParser: Parser<NginxErrorRecord> = {
           },
           (text, n) => feeder.line(text, n),
         );
-        return blocks.read(bytes, text, from, to, lineNo);
+        return blocks.read(bytes, text, from, to, lineNo, each);
       },
       end() {
         flush();

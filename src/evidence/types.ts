@@ -104,9 +104,17 @@ export interface LineFeeder {
   /**
    * Optional, for speed: the lines of `text[from, to)`, each ending with `\n` (none with `\r`), the first
    * numbered `lineNo`, with `bytes` holding the same text in the same places (ASCII). Feeds them as
-   * `line` would, one after the other, and returns how many there were.
+   * `line` would, one after the other, and returns how many there were; `each`, when given, is called
+   * after each line has been fed, as a caller of `line` would go on after each call.
    */
-  block?(bytes: Uint8Array, text: string, from: number, to: number, lineNo: number): number;
+  block?(
+    bytes: Uint8Array,
+    text: string,
+    from: number,
+    to: number,
+    lineNo: number,
+    each?: (text: string, lineNo: number) => void,
+  ): number;
   end(): void;
 }
 
