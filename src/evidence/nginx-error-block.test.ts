@@ -1,4 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fuzzSettings } from "../../test/support/fuzz.js";
@@ -244,6 +248,37 @@ describe("nginx-error: the block reader", () => {
     const nested = read(true);
     expect(nested.length).toBeGreaterThan(1500);
     expect(nested).toEqual(read(false));
+  });
+});
+
+describe("nginx-error: without the scanner", () => {
+  it("`why502 parse` reads line by line, to the same output, and says once what to run", () => {
+    const root = fileURLToPath(new URL("../../", import.meta.url));
+    const dir = mkdtempSync(join(tmpdir(), "why502-no-scanner-"));
+    try {
+      // The built command without build/ (what a build that skipped the scanner leaves).
+      cpSync(join(root, "dist"), join(dir, "dist"), { recursive: true });
+      cpSync(join(root, "bin"), join(dir, "bin"), { recursive: true });
+      cpSync(join(root, "package.json"), join(dir, "package.json"));
+      symlinkSync(join(root, "node_modules"), join(dir, "node_modules"));
+      const input = readFileSync(new URL("captured-1.22-http.txt", FIXTURES)).toString("latin1").repeat(30);
+      const run = (home: string) =>
+        spawnSync(process.execPath, [join(home, "bin/why502.js"), "parse", "nginx-error"], {
+          input,
+          encoding: "utf8",
+          maxBuffer: 64 << 20,
+        });
+      const withScanner = run(root);
+      const without = run(dir);
+      expect(withScanner.status).toBe(0);
+      expect(without.status).toBe(0);
+      expect(withScanner.stdout.length).toBeGreaterThan(100_000);
+      expect(without.stdout).toBe(withScanner.stdout);
+      expect(withScanner.stderr).not.toContain("scanner");
+      expect(without.stderr.match(/scanner .* is missing.*run npm run build/g)).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -99,16 +99,27 @@ interface Scanner {
 
 const WASM = new URL("../../build/nginx-error-scan.wasm", import.meta.url);
 
-let scanner: Scanner | undefined;
+/** undefined: not loaded yet; null: it could not be (the lines are then read one by one). */
+let scanner: Scanner | null | undefined;
+
 /** A block is being read: the scanner's memory is in use. */
 let reading = false;
 
-function loadScanner(): Scanner {
+/**
+ * The scanner, loaded once. Without it (a build that did not compile it) the lines are read one by one,
+ * to the same records, and Node prints one warning saying what to run.
+ */
+function loadScanner(): Scanner | null {
+  if (scanner !== undefined) return scanner;
   let bytes: Buffer;
   try {
     bytes = readFileSync(WASM);
   } catch {
-    throw new Error(`the nginx error-log scanner ${WASM.pathname} is missing: run npm run build`);
+    process.emitWarning(
+      `the nginx error-log scanner ${WASM.pathname} is missing, so error logs are read line by line (slower): run npm run build`,
+    );
+    scanner = null;
+    return scanner;
   }
   const instance = new wasm.Instance(new wasm.Module(bytes), {});
   const exports = instance.exports as unknown as ScannerExports;
@@ -126,7 +137,7 @@ function loadScanner(): Scanner {
 
 /** The scanner's exported global `name` (a number), for tests. */
 export function scannerGlobal(name: string): number | undefined {
-  const g = ((scanner ?? loadScanner()).exports as unknown as Record<string, { value?: unknown }>)[name];
+  const g = (loadScanner()?.exports as unknown as Record<string, { value?: unknown }> | undefined)?.[name];
   return typeof g?.value === "number" ? g.value : undefined;
 }
 
@@ -204,10 +215,11 @@ export class NginxErrorBlocks {
     const outer = this.#each;
     this.#each = each;
     try {
-      if (reading) return this.#byLines(text, from, to, lineNo);
+      const sc = loadScanner();
+      if (reading || sc === null) return this.#byLines(text, from, to, lineNo);
       reading = true;
       try {
-        return this.#scan(bytes, text, from, to, lineNo);
+        return this.#scan(sc, bytes, text, from, to, lineNo);
       } finally {
         reading = false;
       }
@@ -223,8 +235,8 @@ export class NginxErrorBlocks {
   }
 
   /**
-   * The lines one by one, for a block given while another is being read (a sink that reads a log of its
-   * own as it takes a record): the scanner's memory holds the other's rows.
+   * The lines one by one: without the scanner, or for a block given while another is being read (a sink
+   * that reads a log of its own as it takes a record), when the scanner's memory holds the other's rows.
    */
   #byLines(text: string, from: number, to: number, lineNo: number): number {
     let next = lineNo;
@@ -236,8 +248,7 @@ export class NginxErrorBlocks {
     return next - lineNo;
   }
 
-  #scan(bytes: Uint8Array, text: string, from: number, to: number, lineNo: number): number {
-    const sc = scanner ?? loadScanner();
+  #scan(sc: Scanner, bytes: Uint8Array, text: string, from: number, to: number, lineNo: number): number {
     let next = lineNo;
     let at = from;
     while (at < to) {
