@@ -7,8 +7,8 @@ import { stampToUtc } from "./nginx-error-stamp.js";
 import type { ParseContext } from "./types.js";
 
 /**
- * The nginx error log read a block of lines at a time, for `why502 parse` and anything else that streams
- * bytes: the scanner (assembly/nginx-error-scan.ts, WebAssembly) reads the head of each line, where its
+ * The nginx error log read a block of lines at a time (feedLines for `why502 parse`, parseText for the
+ * diagnosis, each for ASCII text without `\r`): the scanner (assembly/nginx-error-scan.ts, WebAssembly) reads the head of each line, where its
  * trailing fields start and which message it repeats; this turns its rows into the records the line parser
  * makes (the same NginxErrorLine, field for field) and hands every line the scanner is unsure of to the
  * line parser whole. Each distinct message and action is read once, with the line parser's own functions

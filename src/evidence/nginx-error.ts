@@ -5,7 +5,14 @@ import { type Head, type NoHead, readStampedHead, readStderrHead } from "./nginx
 import { errnoIn, lastWhileAt } from "./nginx-error-message.js";
 import { NginxErrorLine } from "./nginx-error-record.js";
 import { offsetFromWrapper, stampToUtc } from "./nginx-error-stamp.js";
-import { type ParseContext, type Parser, RecordBase, type Sink, type Unreadable } from "./types.js";
+import {
+  type LineFeeder,
+  type ParseContext,
+  type Parser,
+  RecordBase,
+  type Sink,
+  type Unreadable,
+} from "./types.js";
 import { startsWithSlashDate, syslogStampToUtc, type Unwrapped, unwrap } from "./wrappers.js";
 
 /**
@@ -274,7 +281,7 @@ export const nginxErrorParser: Parser<NginxErrorRecord> = {
       pending = undefined;
       emit(parseInner(p.inners.join("\n"), p.texts.join("\n"), p.lineNo, ctx, p.wrap));
     };
-    const feeder = {
+    const feeder: LineFeeder = {
       line(text: string, lineNo: number) {
         if (pending !== undefined) {
           const inner = pending.unwrapped ? unwrap(text).inner : text;
@@ -301,14 +308,7 @@ export const nginxErrorParser: Parser<NginxErrorRecord> = {
         }
         emit(parseInner(inner, text, lineNo, ctx, wrap, stderrAt, wrap === undefined || undefined));
       },
-      block(
-        bytes: Uint8Array,
-        text: string,
-        from: number,
-        to: number,
-        lineNo: number,
-        each?: (text: string, lineNo: number) => void,
-      ): number {
+      block(bytes, text, from, to, lineNo, each) {
         blocks ??= new NginxErrorBlocks(
           ctx,
           (r) => {
