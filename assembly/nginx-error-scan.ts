@@ -57,6 +57,10 @@ let arenaUsed: u32 = 0;
 let resetCount: i32 = 0;
 /** The line being scanned holds `sent in stderr: "`. */
 let stderrSeen = false;
+/** Where the line being scanned has its first `, client: `, `, resolver: `, `, bytes from/to client:` (0: none). */
+let clientAt: usize = 0;
+let resolverAt: usize = 0;
+let bytesAt: usize = 0;
 
 export function inPtr(): usize {
   return IN;
@@ -94,6 +98,9 @@ export function scan(from: i32, len: i32): i32 {
   let n: i32 = 0;
   while (n < MAX_ROWS) {
     stderrSeen = false;
+    clientAt = 0;
+    resolverAt = 0;
+    bytesAt = 0;
     const e = lineEnd(s, end);
     if (e >= end) break;
     const row = OUT + <usize>n * ROW;
@@ -114,17 +121,49 @@ function isStderr(q: usize): bool {
   return load<u64>(q - 16) === 0x206e6920746e6573 && load<u64>(q - 8) === 0x203a727265647473;
 }
 
-/** Index of the `\n` that ends the line at `p` (`end` when none), noting a `sent in stderr: "` on the way. */
+/** A comma at `at`: the first `, client: `, `, resolver: ` and `, bytes from/to client:` of the line noted. */
+function atComma(at: usize): void {
+  if (clientAt !== 0) return;
+  // Each compare ends before the line does: none of the bytes compared is a `\n`.
+  const w = load<u64>(at);
+  if (w === 0x746e65696c63202c /* , client */ && load<u16>(at + 8) === 0x203a /* :_ */) {
+    clientAt = at;
+  } else if (
+    resolverAt === 0 &&
+    w === 0x766c6f736572202c /* , resolv */ &&
+    load<u32>(at + 8) === 0x203a7265
+  ) {
+    resolverAt = at;
+  } else if (
+    bytesAt === 0 &&
+    w === 0x207365747962202c /* , bytes_ */ &&
+    load<u64>(at + 8) === 0x206f742f6d6f7266 /* from/to_ */ &&
+    load<u32>(at + 16) === 0x65696c63 /* clie */ &&
+    load<u16>(at + 20) === 0x746e /* nt */ &&
+    load<u8>(at + 22) === 58
+  ) {
+    bytesAt = at;
+  }
+}
+
+/**
+ * Index of the `\n` that ends the line at `p` (`end` when none), in one pass noting a `sent in stderr: "`
+ * and where the trailing fields may start (atComma). A line with a head has no comma in it, so the first
+ * of each from the line's start is the first from its message.
+ */
 function lineEnd(p: usize, end: usize): usize {
   const nl = i8x16.splat(10);
   const quote = i8x16.splat(34);
+  const comma = i8x16.splat(44);
   while (p + 16 <= end) {
     const v = v128.load(p);
-    let m = i8x16.bitmask(v128.or(i8x16.eq(v, nl), i8x16.eq(v, quote)));
+    let m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, nl), i8x16.eq(v, quote)), i8x16.eq(v, comma)));
     while (m !== 0) {
       const at = p + <usize>ctz(m);
-      if (load<u8>(at) === 10) return at;
-      if (isStderr(at)) stderrSeen = true;
+      const c = load<u8>(at);
+      if (c === 10) return at;
+      if (c === 44) atComma(at);
+      else if (isStderr(at)) stderrSeen = true;
       m &= m - 1;
     }
     p += 16;
@@ -132,7 +171,8 @@ function lineEnd(p: usize, end: usize): usize {
   while (p < end) {
     const c = load<u8>(p);
     if (c === 10) return p;
-    if (c === 34 && isStderr(p)) stderrSeen = true;
+    if (c === 44) atComma(p);
+    else if (c === 34 && isStderr(p)) stderrSeen = true;
     p++;
   }
   return end;
@@ -251,41 +291,7 @@ function readLine(s: usize, e: usize, row: usize): i32 {
   if (p >= e || (!cut && load<u8>(e - 1) === 36) /* a pager's $ */) return SLOW;
 
   // The trailing fields (nginx-error.ts fieldsStart): the first `, client: `, else the first
-  // `, resolver: `, else the first `, bytes from/to client:`.
-  let clientAt: usize = 0;
-  let resolverAt: usize = 0;
-  let bytesAt: usize = 0;
-  const comma = i8x16.splat(44);
-  for (let i = p; i < e && clientAt === 0; i += 16) {
-    let m: i32 = 0;
-    if (i + 16 <= e) {
-      m = i8x16.bitmask(i8x16.eq(v128.load(i), comma));
-    } else {
-      for (let j: usize = 0; i + j < e; j++) if (load<u8>(i + j) === 44) m |= 1 << (<i32>j);
-    }
-    while (m !== 0) {
-      const at = i + <usize>ctz(m);
-      m &= m - 1;
-      const w = load<u64>(at);
-      if (w === 0x746e65696c63202c /* , client */ && load<u16>(at + 8) === 0x203a /* :_ */) {
-        clientAt = at;
-        break;
-      }
-      if (resolverAt === 0 && w === 0x766c6f736572202c /* , resolv */ && load<u32>(at + 8) === 0x203a7265) {
-        resolverAt = at;
-      } else if (
-        bytesAt === 0 &&
-        w === 0x207365747962202c /* , bytes_ */ &&
-        load<u64>(at + 8) === 0x206f742f6d6f7266 /* from/to_ */ &&
-        load<u32>(at + 16) === 0x65696c63 /* clie */ &&
-        load<u16>(at + 20) === 0x746e /* nt */ &&
-        load<u8>(at + 22) === 58
-      ) {
-        bytesAt = at;
-      }
-    }
-  }
-  // Each compare above ends before the line does: none of the bytes compared is a `\n`.
+  // `, resolver: `, else the first `, bytes from/to client:` (noted by lineEnd).
   const fieldsAt = clientAt !== 0 ? clientAt : resolverAt !== 0 ? resolverAt : bytesAt;
   const hasFields = fieldsAt !== 0;
   const coreEnd = hasFields ? fieldsAt : e;
