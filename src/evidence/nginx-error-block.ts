@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import type { NginxLevel } from "./nginx-error.js";
 import { classify, connectTarget, type Verdict } from "./nginx-error-causes.js";
+import { NginxLevel } from "./nginx-error-head.js";
 import { errnoIn, lastWhileAt } from "./nginx-error-message.js";
 import { NginxErrorLine } from "./nginx-error-record.js";
 import { stampToUtc } from "./nginx-error-stamp.js";
@@ -19,18 +19,6 @@ import type { ParseContext } from "./types.js";
  * goal is 250 MB/s; the scanner looks at 16 bytes at a time and lets JavaScript make strings only for
  * what a record holds.
  */
-
-/** NginxLevel's order, as the scanner numbers levels (nginx-error-block.test.ts checks it). */
-export const SCANNER_LEVELS: readonly NginxLevel[] = [
-  "emerg",
-  "alert",
-  "crit",
-  "error",
-  "warn",
-  "notice",
-  "info",
-  "debug",
-];
 
 /**
  * Row fields, as assembly/nginx-error-scan.ts writes them (16 i32 a line): constants here, for the loop that
@@ -52,6 +40,8 @@ const R_FIELDS = 11;
 const R_ID = 12;
 const R_CUT = 13;
 const FAST = 0;
+/** The scanner numbers a level by its place in NginxLevel. */
+const LEVELS = NginxLevel.options;
 export const ROW_LAYOUT = {
   ROW_INTS: ROW,
   R_START,
@@ -342,7 +332,7 @@ export class NginxErrorBlocks {
           ln,
           line,
           this.#time,
-          SCANNER_LEVELS[rows[R_LEVEL + r] as number] as NginxLevel,
+          LEVELS[rows[R_LEVEL + r] as number] as NginxLevel,
           rows[R_PID + r],
           rows[R_TID + r],
           conn < 0 ? undefined : conn,

@@ -1,5 +1,9 @@
-import type { NginxLevel } from "./nginx-error.js";
+import { z } from "zod";
 import { digitsAt, stampToUtc } from "./nginx-error-stamp.js";
+
+/** nginx's levels, most severe first: the order the block scanner numbers them in (nginx-error-scan.ts). */
+export const NginxLevel = z.enum(["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]);
+export type NginxLevel = z.infer<typeof NginxLevel>;
 
 /**
  * The head of an nginx error-log line: `2026/11/25 13:19:16 [error] 22593#22593: *3 ` (stamp, level,

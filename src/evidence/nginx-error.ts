@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { NginxErrorBlocks } from "./nginx-error-block.js";
 import { mayLeaveQuoteOpen, scanFields, type TrailingFields } from "./nginx-error-fields.js";
-import { type Head, type NoHead, readStampedHead, readStderrHead } from "./nginx-error-head.js";
+import { type Head, NginxLevel, type NoHead, readStampedHead, readStderrHead } from "./nginx-error-head.js";
 import { errnoIn, lastWhileAt } from "./nginx-error-message.js";
 import { NginxErrorLine } from "./nginx-error-record.js";
 import { offsetFromWrapper, stampToUtc } from "./nginx-error-stamp.js";
@@ -22,8 +22,7 @@ import { startsWithSlashDate, syslogStampToUtc, type Unwrapped, unwrap } from ".
  * are stripped first. A FastCGI stderr message that holds newlines spans several lines: they make one record.
  */
 
-export const NginxLevel = z.enum(["emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"]);
-export type NginxLevel = z.infer<typeof NginxLevel>;
+export { NginxLevel } from "./nginx-error-head.js";
 
 export const NginxErrorRecord = RecordBase.extend({
   level: NginxLevel,
