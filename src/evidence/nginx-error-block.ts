@@ -4,7 +4,7 @@ import { NginxLevel } from "./nginx-error-head.js";
 import { errnoIn, lastWhileAt } from "./nginx-error-message.js";
 import { NginxErrorLine } from "./nginx-error-record.js";
 import { stampToUtc } from "./nginx-error-stamp.js";
-import type { ParseContext } from "./types.js";
+import type { EachLine, ParseContext } from "./types.js";
 
 /**
  * The nginx error log read a block of lines at a time (feedLines for `why502 parse`, parseText for the
@@ -175,8 +175,6 @@ export class NginxErrorBlocks {
   #date = -1;
   #clock = -1;
   #time = "";
-  /** Told of each line after what it says was made (a fragment reader's per-line look). */
-  #each: ((text: string, lineNo: number) => void) | undefined;
 
   /** `record` takes each record read here; `line` each line the line parser must read. */
   constructor(
@@ -194,51 +192,46 @@ export class NginxErrorBlocks {
    * `\n` and none with `\r`; the first is line `lineNo`. Returns how many lines there were. `each` is told
    * of every line, in order, once its records (or why it is unreadable) have been given.
    */
-  read(
-    bytes: Uint8Array,
-    text: string,
-    from: number,
-    to: number,
-    lineNo: number,
-    each?: (text: string, lineNo: number) => void,
-  ): number {
-    const outer = this.#each;
-    this.#each = each;
+  read(bytes: Uint8Array, text: string, from: number, to: number, lineNo: number, each?: EachLine): number {
+    const sc = loadScanner();
+    if (reading || sc === null) return this.#byLines(text, from, to, lineNo, each);
+    reading = true;
     try {
-      const sc = loadScanner();
-      if (reading || sc === null) return this.#byLines(text, from, to, lineNo);
-      reading = true;
-      try {
-        return this.#scan(sc, bytes, text, from, to, lineNo);
-      } finally {
-        reading = false;
-      }
+      return this.#scan(sc, bytes, text, from, to, lineNo, each);
     } finally {
-      this.#each = outer;
+      reading = false;
     }
   }
 
   /** A line for the line parser; then `each`. */
-  #slow(text: string, lineNo: number): void {
+  #slow(text: string, lineNo: number, each: EachLine | undefined): void {
     this.#line(text, lineNo);
-    this.#each?.(text, lineNo);
+    each?.(text, lineNo);
   }
 
   /**
    * The lines one by one: without the scanner, or for a block given while another is being read (a sink
    * that reads a log of its own as it takes a record), when the scanner's memory holds the other's rows.
    */
-  #byLines(text: string, from: number, to: number, lineNo: number): number {
+  #byLines(text: string, from: number, to: number, lineNo: number, each: EachLine | undefined): number {
     let next = lineNo;
     for (let at = from; at < to; ) {
       const nl = text.indexOf("\n", at);
-      this.#slow(text.slice(at, nl), next++);
+      this.#slow(text.slice(at, nl), next++, each);
       at = nl + 1;
     }
     return next - lineNo;
   }
 
-  #scan(sc: Scanner, bytes: Uint8Array, text: string, from: number, to: number, lineNo: number): number {
+  #scan(
+    sc: Scanner,
+    bytes: Uint8Array,
+    text: string,
+    from: number,
+    to: number,
+    lineNo: number,
+    each: EachLine | undefined,
+  ): number {
     let next = lineNo;
     let at = from;
     while (at < to) {
@@ -248,7 +241,7 @@ export class NginxErrorBlocks {
         if (end <= at) {
           // One line longer than the scanner holds.
           const nl = text.indexOf("\n", at);
-          this.#slow(text.slice(at, nl), next++);
+          this.#slow(text.slice(at, nl), next++, each);
           at = nl + 1;
           continue;
         }
@@ -264,7 +257,7 @@ export class NginxErrorBlocks {
           messages = [];
           resetsSeen = resets;
         }
-        next = this.#rows(sc, text, at, n, next);
+        next = this.#rows(sc, text, at, n, next, each);
         // A full table stops a scan before its first line once; the next scan empties the table first.
         stalled = n === 0 ? stalled + 1 : 0;
         if (stalled > 1) throw new Error(`the nginx error-log scanner stopped at byte ${at + offset}`);
@@ -276,7 +269,14 @@ export class NginxErrorBlocks {
   }
 
   /** Make the records of the scanner's `n` rows for the piece of `text` at `at`; returns the next line number. */
-  #rows(sc: Scanner, text: string, at: number, n: number, lineNo: number): number {
+  #rows(
+    sc: Scanner,
+    text: string,
+    at: number,
+    n: number,
+    lineNo: number,
+    each: EachLine | undefined,
+  ): number {
     const rows = sc.rows;
     const ctx = this.#ctx;
     let next = lineNo;
@@ -286,7 +286,7 @@ export class NginxErrorBlocks {
       const e = at + (rows[R_END + r] as number);
       const ln = next++;
       if (rows[R_KIND + r] !== FAST) {
-        this.#slow(text.slice(s, e), ln);
+        this.#slow(text.slice(s, e), ln, each);
         continue;
       }
       const id = rows[R_ID + r] as number;
@@ -309,7 +309,7 @@ export class NginxErrorBlocks {
       const fieldsAt = rows[R_FIELDS + r] as number;
       if (m.open && !cut && fieldsAt < 0) {
         // The line parser says why it is unreadable.
-        this.#slow(line, ln);
+        this.#slow(line, ln, each);
         continue;
       }
       const date = rows[R_DATE + r] as number;
@@ -317,7 +317,7 @@ export class NginxErrorBlocks {
       if (date !== this.#date || clock !== this.#clock) {
         const t = stampToUtc(line, ctx.utcOffsetMinutes);
         if (typeof t !== "string") {
-          this.#slow(line, ln);
+          this.#slow(line, ln, each);
           continue;
         }
         this.#date = date;
@@ -347,7 +347,7 @@ export class NginxErrorBlocks {
           m.verdict,
         ),
       );
-      this.#each?.(line, ln);
+      each?.(line, ln);
     }
     return next;
   }

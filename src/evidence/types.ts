@@ -98,6 +98,9 @@ export interface Sink<R> {
   unreadable(entry: Unreadable): void;
 }
 
+/** Told of a line after a feeder has read it. */
+export type EachLine = (text: string, lineNo: number) => void;
+
 /** Fed one line at a time (without its newline), then `end()`. Multi-line parsers keep state. */
 export interface LineFeeder {
   line(text: string, lineNo: number): void;
@@ -107,14 +110,7 @@ export interface LineFeeder {
    * `line` would, one after the other, and returns how many there were; `each`, when given, is called
    * after each line has been fed, as a caller of `line` would go on after each call.
    */
-  block?(
-    bytes: Uint8Array,
-    text: string,
-    from: number,
-    to: number,
-    lineNo: number,
-    each?: (text: string, lineNo: number) => void,
-  ): number;
+  block?(bytes: Uint8Array, text: string, from: number, to: number, lineNo: number, each?: EachLine): number;
   end(): void;
 }
 
