@@ -142,7 +142,7 @@ export async function feedLines(
    * no longer than a line may be. Its first line (which may end the unfinished one) and its unfinished
    * end go through split; the whole lines between go to the feeder in one call.
    */
-  const splitBlock = (bytes: Buffer, block: string) => {
+  const splitBlock = (bytes: Buffer, block: string, read: NonNullable<LineFeeder["block"]>) => {
     const first = block.indexOf("\n");
     // The bytes' lastIndexOf (memrchr): V8's String lastIndexOf is slow. Both count the same (ASCII).
     const last = bytes.lastIndexOf(0x0a);
@@ -151,7 +151,7 @@ export async function feedLines(
       return;
     }
     split(block.slice(0, first + 1));
-    if (last > first) lineNo += feeder.block?.(bytes, block, first + 1, last + 1, lineNo + 1) ?? 0;
+    if (last > first) lineNo += read.call(feeder, bytes, block, first + 1, last + 1, lineNo + 1);
     split(block.slice(last + 1));
   };
   for await (const chunk of input) {
@@ -184,7 +184,7 @@ export async function feedLines(
           const ascii = isAscii(whole);
           const text = whole.toString(ascii ? "latin1" : "utf8");
           if (ascii && feeder.block !== undefined && whole.length <= max && whole.indexOf(0x0d) < 0) {
-            splitBlock(whole, text);
+            splitBlock(whole, text, feeder.block);
           } else {
             split(text);
           }
