@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { classify, connectTarget, type Verdict } from "./nginx-error-causes.js";
+import { causeNeedsTarget, classify, connectTarget, type Verdict } from "./nginx-error-causes.js";
 import { NginxLevel } from "./nginx-error-head.js";
 import { errnoIn, lastWhileAt } from "./nginx-error-message.js";
 import { NginxErrorLine } from "./nginx-error-record.js";
@@ -80,7 +80,7 @@ interface ScannerExports {
 
 interface Scanner {
   exports: ScannerExports;
-  /** The scanner's memory as bytes (a Buffer, for latin1Slice). */
+  /** The scanner's memory as bytes (a Buffer, to decode a message from it). */
   memory: Buffer;
   inAt: number;
   inCap: number;
@@ -158,7 +158,7 @@ function messageOf(key: string): Message {
   const errno = found?.errno;
   // For errno 2, 13 and 11 the cause turns on the target (a unix socket or not): known here when the
   // message names it (`connect() to unix:/run/app.sock failed`), else read from each line's fields.
-  const needsTarget = errno === 2 || errno === 13 || errno === 11;
+  const needsTarget = causeNeedsTarget(errno);
   const target = needsTarget ? connectTarget(message) : undefined;
   const verdict =
     needsTarget && target === undefined

@@ -56,6 +56,14 @@ function isUnix(f: MessageFacts): boolean {
   return f.target?.startsWith("unix:") === true;
 }
 
+/**
+ * Whether classify's cause for this errno turns on the target: ENOENT, EACCES and EAGAIN on a unix socket
+ * are the socket's (byErrno), elsewhere another failure.
+ */
+export function causeNeedsTarget(errno: number | undefined): boolean {
+  return errno === 2 || errno === 13 || errno === 11;
+}
+
 /** Errno-based causes for a failure on the upstream side (connect, send, recv, TLS transport). */
 function byErrno(f: MessageFacts, errno: number): Verdict {
   switch (errno) {

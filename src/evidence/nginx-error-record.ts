@@ -1,5 +1,11 @@
 import type { NginxErrorRecord, NginxLevel } from "./nginx-error.js";
-import { classify, findTarget, upstreamScheme, type Verdict } from "./nginx-error-causes.js";
+import {
+  causeNeedsTarget,
+  classify,
+  findTarget,
+  upstreamScheme,
+  type Verdict,
+} from "./nginx-error-causes.js";
 import { scanFields, TrailingFields } from "./nginx-error-fields.js";
 import type { CauseId } from "./types.js";
 
@@ -99,7 +105,7 @@ export class NginxErrorLine implements NginxErrorRecord {
     this.#fields = fieldsAt < 0 ? NO_FIELDS : fields;
     this.#found = undefined;
     // The cause needs the target only to tell a unix socket's ENOENT, EACCES and EAGAIN from others'.
-    const needsTarget = errno === 2 || errno === 13 || errno === 11;
+    const needsTarget = causeNeedsTarget(errno);
     const verdict =
       known ??
       classify({
