@@ -10,9 +10,10 @@
 /** The block's bytes. */
 const IN: usize = 65536;
 const IN_CAP: usize = 1 << 20;
-/** One row of 16 i32 per line. */
+/** One row of ROW_INTS i32 per line (exported, as the row fields below). */
+export const ROW_INTS: i32 = 16;
 const OUT: usize = IN + IN_CAP + 64;
-const ROW: usize = 64;
+const ROW: usize = <usize>ROW_INTS * 4;
 const MAX_ROWS: i32 = 16384;
 /** The message table: open addressing, a slot is (hash, key offset in the arena, key length, id). */
 const SLOTS: usize = OUT + <usize>MAX_ROWS * ROW;
@@ -21,12 +22,14 @@ const ARENA: usize = SLOTS + <usize>SLOT_COUNT * 16;
 const ARENA_CAP: u32 = 2 << 20;
 /** Longer messages are read in JavaScript each time. */
 const MAX_KEY: u32 = 1024;
-/** Ids stay below this; the table is emptied at the start of a scan once it holds RESET_AT. */
+/**
+ * Ids stay below this (at most half the slots are used, so a probe always ends); the table is emptied at
+ * the start of a scan once it holds RESET_AT.
+ */
 const MAX_IDS: i32 = 4096;
 const RESET_AT: i32 = 2048;
 
 /** Row fields (i32 index), exported so that a test can check nginx-error-block.ts reads the same. */
-export const ROW_INTS: i32 = 16;
 export const R_START: i32 = 0;
 export const R_END: i32 = 1;
 export const R_KIND: i32 = 2;
