@@ -20,8 +20,10 @@ export function parseText<R extends RecordBase>(
   let start = 0;
   // A parser that reads blocks (nginx-error) gets the whole lines a block at a time when they are ASCII
   // without `\r` (a block then splits as this loop does), each block's bytes a copy of about 1 MiB.
-  if (feeder.block !== undefined && text.indexOf("\r") < 0 && Buffer.byteLength(text) === text.length) {
-    const last = text.lastIndexOf("\n");
+  // (A text of one line, as a fragment reader's joined pair is, is not looked at twice.)
+  const block = feeder.block;
+  const last = block === undefined ? -1 : text.lastIndexOf("\n");
+  if (block !== undefined && last >= 0 && text.indexOf("\r") < 0 && Buffer.byteLength(text) === text.length) {
     while (start <= last) {
       let end = last + 1;
       if (end - start > BLOCK) {
@@ -29,7 +31,7 @@ export function parseText<R extends RecordBase>(
         end = (nl >= start ? nl : text.indexOf("\n", start + BLOCK)) + 1;
       }
       const piece = text.slice(start, end);
-      lineNo += feeder.block(Buffer.from(piece, "latin1"), piece, 0, piece.length, lineNo + 1);
+      lineNo += block.call(feeder, Buffer.from(piece, "latin1"), piece, 0, piece.length, lineNo + 1);
       start = end;
     }
   }
