@@ -108,8 +108,9 @@ if (!only || only === "parse") {
   const runs = Array.from({ length: 5 }, () => parseRun(big)).sort((a, b) => a.ms - b.ms);
   const p1g = runs[2];
   const p100m = parseRun(small);
-  const mbps = p1g.bytes / 1e6 / (p1g.ms / 1000);
-  const rangeMbps = [runs[4], runs[0]].map((r) => Math.round(r.bytes / 1e6 / (r.ms / 1000)));
+  const mbPerSecond = (r) => r.bytes / 1e6 / (r.ms / 1000);
+  const mbps = mbPerSecond(p1g);
+  const rangeMbps = [runs[4], runs[0]].map((r) => Math.round(mbPerSecond(r)));
   const grepMbps = statSync(big).size / 1e6 / (grep.ms / 1000);
   figures.parseNginxError = {
     fileBytes: p1g.bytes,
@@ -118,7 +119,7 @@ if (!only || only === "parse") {
     unreadable: p1g.unreadable,
     seconds: p1g.ms / 1000,
     mbPerSecond: Math.round(mbps * 10) / 10,
-    runsMbPerSecond: runs.map((r) => Math.round((r.bytes / 1e6 / (r.ms / 1000)) * 10) / 10),
+    runsMbPerSecond: runs.map((r) => Math.round(mbPerSecond(r) * 10) / 10),
     grepCountSeconds: grep.ms / 1000,
     grepCountMbPerSecond: Math.round(grepMbps * 10) / 10,
     peakRssMb1g: Math.round(p1g.maxRssKb / 1024),
